@@ -1,0 +1,1 @@
+# lib/argo: sources, command, man pages and tests of this area

@@ -1,0 +1,1 @@
+# lib/data: sources, command, man pages and tests of this area

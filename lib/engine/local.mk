@@ -1,0 +1,1 @@
+# lib/engine: sources, command, man pages and tests of this area

@@ -1,0 +1,1 @@
+# lib/ml: sources, command, man pages and tests of this area

@@ -1,0 +1,1 @@
+# lib/package: sources, command, man pages and tests of this area

@@ -1,0 +1,1 @@
+# lib/remote: sources, command, man pages and tests of this area

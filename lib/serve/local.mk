@@ -1,0 +1,1 @@
+# lib/serve: sources, command, man pages and tests of this area

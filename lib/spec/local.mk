@@ -1,0 +1,1 @@
+# lib/spec: sources, command, man pages and tests of this area

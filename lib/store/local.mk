@@ -1,0 +1,1 @@
+# lib/store: sources, command, man pages and tests of this area

@@ -1,0 +1,1 @@
+# lib/tune: sources, command, man pages and tests of this area
