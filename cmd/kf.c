@@ -191,7 +191,6 @@ int main(int argc, char **argv)
 
 	/* a closed pipe must be a write error we report, not a silent death */
 	signal(SIGPIPE, SIG_IGN);
-	ctx.self_exe = kf_fs_self_exe();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+C:o:qvh", lopts, NULL)) != -1) {
 		switch (c) {
@@ -226,6 +225,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	ctx.self_exe = kf_fs_self_exe();
 	ctx.stderr_tty = isatty(STDERR_FILENO);
 	ctx.color = want_color(color);
 	argc -= optind;
