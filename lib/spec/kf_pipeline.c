@@ -1187,7 +1187,7 @@ static void report_cycle(struct kf_loader *ld, const bool *done)
 	size_t *path = kf_xcalloc(p->n_steps + 1, sizeof *path);
 	long *seen = kf_xcalloc(p->n_steps, sizeof *seen);
 	struct kf_buf b = KF_BUF_INIT;
-	size_t i, n = 0, cur = 0, start;
+	size_t i, n = 0, cur = 0, start, min;
 
 	for (i = 0; i < p->n_steps; i++)
 		if (!done[i]) {
@@ -1204,11 +1204,18 @@ static void report_cycle(struct kf_loader *ld, const bool *done)
 		cur = p->steps[cur].deps[i];
 	}
 	start = (size_t)seen[cur] - 1;
-	/* print in execution order: each step runs after the one before it */
-	for (i = n; i > start; i--)
-		kf_buf_printf(&b, "%s -> ", p->steps[path[i - 1]].name);
-	kf_buf_adds(&b, p->steps[path[n - 1]].name);
-	error_at(ld, p->steps[path[n - 1]].pos, "dependency cycle: %s", kf_buf_str(&b));
+	/* path[start..n) is the cycle, each step waiting for the next; print it
+	 * in execution order, starting at the step written first */
+	min = start;
+	for (i = start; i < n; i++)
+		if (path[i] < path[min])
+			min = i;
+	for (i = 0; i <= n - start; i++) {
+		size_t k = start + (min - start + (n - start) - i % (n - start)) % (n - start);
+
+		kf_buf_printf(&b, i ? " -> %s" : "%s", p->steps[path[k]].name);
+	}
+	error_at(ld, p->steps[path[min]].pos, "dependency cycle: %s", kf_buf_str(&b));
 	kf_buf_release(&b);
 	free(seen);
 	free(path);
