@@ -688,9 +688,15 @@ static int resolve_tmpl(struct sparse *sp, struct kf_tmpl *t)
 				free(names);
 				error_at(sp->ld, t->pos, "%s: step \"%s\" has no output \"%s\"%s", sp->subject,
 					 r->step, r->name, sugg);
-			} else {
-				r->output = (size_t)idx;
+				break;
 			}
+			r->output = (size_t)idx;
+			if (!(c->outputs[idx].uses & KF_USE_PATH))
+				error_at(sp->ld, t->pos, "%s: output \"%s\" of step \"%s\" is never written "
+					 "(its component has no {outputPath: %s})", sp->subject, r->name, r->step, r->name);
+			else if (p->steps[r->index].loop != KF_LOOP_NONE)
+				error_at(sp->ld, t->pos, "%s: cannot use output \"%s\" of step \"%s\", which runs in a "
+					 "parallelFor", sp->subject, r->name, r->step);
 			break;
 		}
 		case KF_REF_ITEM:
@@ -1123,6 +1129,7 @@ static void parse_step(struct kf_loader *ld, const char *file, const struct kf_y
 		if (s->component)
 			add_component(p, s->component, comp_cap);
 	}
+	s->loop = KF_LOOP_NONE;
 	if ((v = kf_ynode_get(n, "parallelFor")))
 		parse_loop(&sp, v);
 	parse_args(&sp, kf_ynode_get(n, "args"), key);
@@ -1317,6 +1324,9 @@ static void parse_steps(struct kf_loader *ld, const char *file, const struct kf_
 					"at most 63)", k->value);
 		p->steps[p->n_steps].name = kf_xstrdup(k->value);
 		p->steps[p->n_steps].pos = kf_loader_pos(file, k);
+		/* provisional, so forward references know the step loops */
+		if (kf_ynode_val(steps, i)->kind == KF_Y_MAP && kf_ynode_get(kf_ynode_val(steps, i), "parallelFor"))
+			p->steps[p->n_steps].loop = KF_LOOP_LIST;
 		hmap_put(&p->index->steps, p->steps[p->n_steps].name, p->n_steps);
 		p->n_steps++;
 	}
