@@ -1120,7 +1120,9 @@ static void plan(struct emitter *em)
 		struct plan *pl = &em->plans[i];
 
 		pl->tmpl = strcmp(s->name, p->name) ? kf_xstrdup(s->name) : unique(&em->used, s->name);
-		if (s->when)
+		pl->loop_outer = s->loop != KF_LOOP_NONE && s->when && expr_uses_item(s->when);
+		/* groups are numbered outermost first, as KFP numbers them */
+		if (s->when && !pl->loop_outer)
 			pl->cond = group_name(em, "condition");
 		if (s->loop != KF_LOOP_NONE) {
 			const struct kf_ref *r = &s->loop_ref.parts[0];
@@ -1137,8 +1139,9 @@ static void plan(struct emitter *em)
 				free(n);
 			}
 			pl->loop = group_name(em, "for-loop");
-			pl->loop_outer = pl->cond && expr_uses_item(s->when);
 		}
+		if (s->when && pl->loop_outer)
+			pl->cond = group_name(em, "condition");
 		pl->outer = kf_xstrdup(pl->loop_outer || !pl->cond ? (pl->loop ? pl->loop : s->name) : pl->cond);
 	}
 }
