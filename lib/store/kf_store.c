@@ -102,7 +102,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE kf_task (run_id TEXT NOT NULL, task TEXT NOT NULL, step TEXT,"
 	" state TEXT NOT NULL, attempt INTEGER, exit_code INTEGER, started INTEGER,"
 	" finished INTEGER, execution_id INTEGER, cache_key TEXT, outputs TEXT, message TEXT,"
-	" PRIMARY KEY (run_id, task));"
+	" pid INTEGER, PRIMARY KEY (run_id, task));"
 	"CREATE TABLE kf_cache (key TEXT PRIMARY KEY, outputs TEXT NOT NULL,"
 	" execution_id INTEGER, created INTEGER NOT NULL);",
 };
@@ -1691,13 +1691,13 @@ fail:
 int kf_store_task_put(struct kf_store *s, const struct kf_store_task *t, struct kf_err *err)
 {
 	static const char sql[] = "INSERT INTO kf_task (run_id, task, step, state, attempt,"
-		" exit_code, started, finished, execution_id, cache_key, outputs, message)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+		" exit_code, started, finished, execution_id, cache_key, outputs, message, pid)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 		" ON CONFLICT (run_id, task) DO UPDATE SET step = excluded.step,"
 		" state = excluded.state, attempt = excluded.attempt, exit_code = excluded.exit_code,"
 		" started = excluded.started, finished = excluded.finished,"
 		" execution_id = excluded.execution_id, cache_key = excluded.cache_key,"
-		" outputs = excluded.outputs, message = excluded.message";
+		" outputs = excluded.outputs, message = excluded.message, pid = excluded.pid";
 	sqlite3_stmt *st = stmt(s, sql, err);
 
 	if (!st)
@@ -1715,13 +1715,14 @@ int kf_store_task_put(struct kf_store *s, const struct kf_store_task *t, struct 
 	bind_text(st, 10, t->cache_key);
 	bind_json(st, 11, t->outputs);
 	bind_text(st, 12, t->message);
+	bind_id(st, 13, t->pid);
 	return step_done(s, st, err);
 }
 
 int kf_store_task_list(struct kf_store *s, const char *run, cJSON **out, struct kf_err *err)
 {
 	static const char sql[] = "SELECT task, step, state, attempt, exit_code, started, finished,"
-		" execution_id, cache_key, outputs, message FROM kf_task WHERE run_id = ?1"
+		" execution_id, cache_key, outputs, message, pid FROM kf_task WHERE run_id = ?1"
 		" ORDER BY rowid";
 	static const char *const json_keys[] = { "outputs", NULL };
 	sqlite3_stmt *st = stmt(s, sql, err);

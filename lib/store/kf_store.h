@@ -300,6 +300,7 @@ struct kf_store_task {
 	const char *cache_key;
 	const cJSON *outputs;    /* {"params": {...}, "artifacts": {name: {digest, uri}}} */
 	const char *message;
+	long pid;                /* its process group while Running, else 0 */
 };
 
 /* Insert or replace a task row. */
