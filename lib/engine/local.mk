@@ -8,3 +8,4 @@ libkf_a_SOURCES += lib/argo/kf_argo_import.c lib/argo/kf_argo_import.h
 
 kf_SOURCES += cmd/run.c
 dist_man_MANS += man/kf-run.1
+TESTS += t/3001-run.bats
