@@ -511,6 +511,8 @@ static bool looks_pbtxt(const char *path, const char *text)
 		while (*p && *p != '\n')
 			p++;
 	}
+	if (!isalpha((unsigned char)*p) && *p != '_')
+		return false;
 	while (is_ident_char(*p))
 		p++;
 	while (*p == ' ' || *p == '\t')
@@ -527,8 +529,11 @@ int kf_schema_load(struct kf_schema *s, const char *path, struct kf_err *err)
 
 	memset(s, 0, sizeof *s);
 	rc = kf_fs_read_file(path, &text, err);
-	if (rc < 0)
+	if (rc < 0) {
+		if (err->sys_errno == ENOENT)
+			err->code = rc = KF_ENOTFOUND;
 		goto out;
+	}
 	if (looks_pbtxt(path, kf_buf_str(&text))) {
 		rc = kf_schema_parse_pbtxt(s, kf_buf_str(&text), text.len, path, err);
 		goto out;
