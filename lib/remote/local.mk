@@ -1,1 +1,3 @@
 # lib/remote: sources, command, man pages and tests of this area
+libkf_a_SOURCES += \
+	lib/remote/kf_http.c lib/remote/kf_http.h
