@@ -262,7 +262,7 @@ class State:
         for i, rule in enumerate(self.control().get(kind, [])):
             if rule.get("method", method) != method or not path.startswith(rule.get("path", "")):
                 continue
-            key = (kind, i)
+            key = (kind, i, json.dumps(rule, sort_keys=True))
             used = self.rule_uses.get(key, 0)
             if "times" in rule and used >= rule["times"]:
                 continue

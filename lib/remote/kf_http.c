@@ -582,7 +582,10 @@ int kf_http_do(struct kf_http *h, const struct kf_http_req *req, struct kf_http_
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		char d[32];
 
-		kf_duration_format(h->conf.timeout_ms, d, sizeof d);
+		if (h->conf.timeout_ms % 1000 == 0)
+			snprintf(d, sizeof d, "%llds", (long long)(h->conf.timeout_ms / 1000));
+		else
+			kf_duration_format(h->conf.timeout_ms, d, sizeof d);
 		if (tries > 1)
 			return kf_err_set(err, KF_EENV, "%s %s: no answer within %s, %d times", req->method,
 					  req->url, d, tries);

@@ -9,3 +9,4 @@ libkf_a_SOURCES += \
 kf_SOURCES += cmd/upload.c cmd/run_remote.c cmd/run_remote.h
 dist_man_MANS += man/kf-upload.1
 EXTRA_DIST += t/kfp_double.py
+TESTS += t/2001-upload.bats
