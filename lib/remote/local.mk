@@ -4,6 +4,7 @@ libkf_a_SOURCES += \
 	lib/remote/kf_config.c lib/remote/kf_config.h \
 	lib/remote/kf_http.c lib/remote/kf_http.h \
 	lib/remote/kf_kfp.c lib/remote/kf_kfp.h \
+	lib/remote/kf_kube.c lib/remote/kf_kube.h \
 	lib/remote/kf_submit.c lib/remote/kf_submit.h
 
 kf_SOURCES += cmd/upload.c cmd/run_remote.c cmd/run_remote.h
