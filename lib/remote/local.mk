@@ -11,3 +11,8 @@ kf_SOURCES += cmd/upload.c cmd/run_remote.c cmd/run_remote.h
 dist_man_MANS += man/kf-upload.1
 EXTRA_DIST += t/kfp_double.py
 TESTS += t/2001-upload.bats
+
+check_PROGRAMS += t/unit/test_remote
+t_unit_test_remote_SOURCES = t/unit/test_remote.c t/unit/kf_tap.h
+t_unit_test_remote_LDADD = $(KF_LIBS)
+TESTS += t/unit/test_remote
