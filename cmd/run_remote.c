@@ -177,7 +177,22 @@ struct what {
 	bool have_sub;
 };
 
-static int load_what(const char *arg, struct what *w, struct kf_err *err)
+/* Load a SPEC or PKG; spec errors are printed here, all of them. */
+int kf_remote_load(struct kf_ctx *ctx, const char *path, struct kf_submit *sub, struct kf_err *err)
+{
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	char *store = kf_ctx_store_dir(ctx);
+	int rc;
+
+	rc = kf_submit_load(path, store, sub, &errs, err);
+	if (rc && errs.n)
+		kf_print_errors(ctx, &errs);
+	kf_errlist_release(&errs);
+	free(store);
+	return rc;
+}
+
+static int load_what(struct kf_ctx *ctx, const char *arg, struct what *w, struct kf_err *err)
 {
 	int rc;
 
@@ -188,7 +203,7 @@ static int load_what(const char *arg, struct what *w, struct kf_err *err)
 	}
 	if (!kf_fs_exists(arg))
 		return kf_err_set(err, KF_ENOTFOUND, "\"%s\" is neither a file nor a pipeline id", arg);
-	rc = kf_submit_load(arg, &w->sub, err);
+	rc = kf_remote_load(ctx, arg, &w->sub, err);
 	w->have_sub = rc == 0;
 	return rc;
 }
@@ -346,7 +361,7 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 	if (!rc)
 		rc = parse_poll(args, &poll_ms, err);
 	if (!rc)
-		rc = load_what(args->argv[0], &w, err);
+		rc = load_what(ctx, args->argv[0], &w, err);
 	if (rc)
 		goto out;
 	rc = kf_remote_session_open(ctx, args, "remote", &s, err);
@@ -810,7 +825,7 @@ static int schedule_create(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 	if (!rc)
 		rc = check_params(params, err);
 	if (!rc)
-		rc = load_what(args->argv[0], &w, err);
+		rc = load_what(ctx, args->argv[0], &w, err);
 	if (!rc)
 		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)

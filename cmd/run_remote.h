@@ -70,6 +70,9 @@ struct kf_remote_session {
 };
 int kf_remote_session_open(struct kf_ctx *ctx, const struct kf_args *args, const char *url_opt,
 			   struct kf_remote_session *s, struct kf_err *err);
+/* Load a SPEC (compiled) or PKG to send; prints a spec's errors. */
+struct kf_submit;
+int kf_remote_load(struct kf_ctx *ctx, const char *path, struct kf_submit *sub, struct kf_err *err);
 /* Print the --dry-run rendering (to stdout) and close. */
 int kf_remote_session_close(struct kf_remote_session *s, struct kf_err *err);
 

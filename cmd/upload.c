@@ -68,7 +68,7 @@ static int run_upload(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 	bool have_sub = false;
 	int rc;
 
-	rc = kf_submit_load(args->argv[0], &sub, err);
+	rc = kf_remote_load(ctx, args->argv[0], &sub, err);
 	if (rc)
 		goto out;
 	have_sub = true;

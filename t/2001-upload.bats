@@ -177,3 +177,21 @@ Content-Type: multipart/form-data
 	KF_TOKEN=wrong run_kf -3 upload pipeline.tar.gz --host lab --name four
 	run_kf -0 upload pipeline.tar.gz --host lab --name five --token s3cr3t-t0ken
 }
+
+@test "upload a spec: compiled to the very bytes kf compile writes, named after the pipeline" {
+	cp "$F/hello.yaml" .
+	run_kf -0 compile hello.yaml -o compiled.tar.gz
+	run_kf -0 upload hello.yaml --host "$DOUBLE_URL"
+	cmp compiled.tar.gz "$DOUBLE_DIR/uploads/$output"
+	[ "$(double_query 'R[0]["query"]["name"]')" = hello-pipeline ]
+	[ "$(double_query 'R[0]["multipart"]["uploadfile"]["filename"]')" = hello.tar.gz ]
+	run_kf -0 -o json upload hello.yaml --host "$DOUBLE_URL" --name hello-2
+	[[ "$output" == *'"parameters":'*'"name":'*'"message"'* ]]
+}
+
+@test "a spec with errors is reported at its place and nothing is sent" {
+	cp "$F/broken.yaml" .
+	run_kf -2 upload broken.yaml --host "$DOUBLE_URL"
+	assert_line --index 0 'broken.yaml:8:18: error: step "say": unknown component "nosuch"'
+	[ "$(double_query 'len(R)')" = 0 ]
+}

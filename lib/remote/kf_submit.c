@@ -1,7 +1,9 @@
 /* kf_submit: the package and workflow sent for a SPEC or PKG path. */
 #include "config.h"
 
+#include "argo/kf_argo_emit.h"
 #include "package/kf_package.h"
+#include "spec/kf_pipeline.h"
 #include "remote/kf_submit.h"
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
@@ -105,7 +107,46 @@ out:
 	return rc;
 }
 
-int kf_submit_load(const char *path, struct kf_submit *out, struct kf_err *err)
+/* Compile as `kf compile SPEC -o NAME.tar.gz` does: same YAML, same
+ * deterministic archive (mtime 0), same file name. */
+static int compile_spec(const char *path, const char *store_dir, struct kf_submit *out,
+			struct kf_errlist *errs, struct kf_err *err)
+{
+	struct kf_pipeline_opts opts = { .store_dir = store_dir };
+	struct kf_argo_emit_opts eopts = { 0 };
+	struct kf_pipeline *p = NULL;
+	struct kf_buf yaml = KF_BUF_INIT;
+	const char *base = kf_path_basename(path);
+	size_t n = strlen(base);
+	int rc;
+
+	rc = kf_pipeline_load(&p, path, &opts, errs);
+	if (rc) {
+		kf_err_clear(err);
+		err->code = rc;
+		goto out;
+	}
+	rc = kf_argo_emit_yaml(p, &eopts, &yaml, err);
+	if (!rc)
+		rc = kf_package_encode(KF_PACKAGE_TGZ, kf_buf_str(&yaml), yaml.len, 0, &out->package, err);
+	if (rc)
+		goto out;
+	n -= kf_str_ends(base, ".yaml") ? 5 : kf_str_ends(base, ".yml") ? 4 : 0;
+	out->filename = kf_xasprintf("%.*s.tar.gz", (int)n, base);
+	out->compiled = true;
+	rc = take_workflow(path, &yaml, out, err);
+	if (!rc && p->name) {
+		free(out->name);
+		out->name = kf_xstrdup(p->name);
+	}
+out:
+	kf_buf_release(&yaml);
+	kf_pipeline_free(p);
+	return rc;
+}
+
+int kf_submit_load(const char *path, const char *store_dir, struct kf_submit *out, struct kf_errlist *errs,
+		   struct kf_err *err)
 {
 	enum kf_package_format fmt;
 	struct kf_buf text = KF_BUF_INIT;
@@ -120,8 +161,7 @@ int kf_submit_load(const char *path, struct kf_submit *out, struct kf_err *err)
 		if (rc)
 			goto out;
 		if (is_spec(path, &text)) {
-			rc = kf_err_set(err, KF_EUSAGE, "\"%s\" is a kf pipeline spec: compile it first with kf compile",
-					path);
+			rc = compile_spec(path, store_dir, out, errs, err);
 			goto out;
 		}
 	}

@@ -15,6 +15,7 @@
 #include "util/kf_buf.h"
 
 struct kf_err;
+struct kf_errlist;
 
 struct kf_submit {
 	char *filename;          /* file name to upload under ("pipeline.tar.gz") */
@@ -24,7 +25,11 @@ struct kf_submit {
 	bool compiled;           /* the input was a spec, compiled here */
 };
 
-int kf_submit_load(const char *path, struct kf_submit *out, struct kf_err *err);
+/* Load path. A spec's errors go to errs (all of them, with their places)
+ * and the code is returned with err->msg empty; other errors fill err.
+ * store_dir is where https component references are cached (or NULL). */
+int kf_submit_load(const char *path, const char *store_dir, struct kf_submit *out, struct kf_errlist *errs,
+		   struct kf_err *err);
 void kf_submit_release(struct kf_submit *s);
 
 #endif
