@@ -12,6 +12,7 @@
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
 #include "util/kf_time.h"
+#include "util/kf_yaml.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -219,15 +220,50 @@ static const char *what_name(const struct what *w)
 	return w->have_sub && w->sub.name ? w->sub.name : "pipeline";
 }
 
-static int check_params(const struct kf_strv *params, struct kf_err *err)
+/* --params FILE (a YAML or JSON map) then every -p NAME=VALUE, as
+ * "NAME=VALUE" strings; lists and maps JSON-encoded as KFP wants them. */
+static int collect_params(const struct kf_args *args, struct kf_strv *out, struct kf_err *err)
 {
+	const struct kf_strv *p = kf_args_all(args, PARAM_OPT);
+	const char *file = kf_args_get(args, "params");
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; params && i < params->n; i++) {
-		const char *eq = strchr(params->v[i], '=');
+	if (file) {
+		struct kf_ydoc doc;
 
-		if (!eq || eq == params->v[i])
-			return kf_err_set(err, KF_EUSAGE, "parameter \"%s\" is not NAME=VALUE", params->v[i]);
+		rc = kf_yaml_load_file(&doc, file, err);
+		if (rc)
+			return rc;
+		if (!doc.root || doc.root->kind != KF_Y_MAP) {
+			rc = kf_err_at(err, KF_EINPUT, file, doc.root ? doc.root->line : 1,
+				       doc.root ? doc.root->col : 1, "parameters are a map of NAME: VALUE");
+		}
+		for (i = 0; !rc && i < doc.root->n; i++) {
+			const struct kf_ynode *k = kf_ynode_key(doc.root, i), *v = kf_ynode_val(doc.root, i);
+
+			if (kf_ynode_is_scalar(v)) {
+				kf_strv_push_owned(out, kf_xasprintf("%s=%s", k->value,
+					kf_ynode_scalar_type(v) == KF_YS_NULL ? "" : v->value));
+			} else {
+				cJSON *j = kf_ynode_to_json(v);
+				char *text = cJSON_PrintUnformatted(j);
+
+				kf_strv_push_owned(out, kf_xasprintf("%s=%s", k->value, text));
+				free(text);
+				cJSON_Delete(j);
+			}
+		}
+		kf_ydoc_release(&doc);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < p->n; i++) {
+		const char *eq = strchr(p->v[i], '=');
+
+		if (!eq || eq == p->v[i])
+			return kf_err_set(err, KF_EUSAGE, "parameter \"%s\" is not NAME=VALUE", p->v[i]);
+		kf_strv_push(out, p->v[i]);
 	}
 	return 0;
 }
@@ -302,16 +338,12 @@ static int watch_run(struct kf_remote_session *s, const char *run_id, int64_t po
 	char last[64] = "";
 	int rc = 0;
 
+	/* *detail starts as the answer of the create call: report it first */
 	for (;;) {
 		const cJSON *run;
 		const char *status;
 		cJSON *steps;
 
-		cJSON_Delete(*detail);
-		*detail = NULL;
-		rc = kf_kfp_run_get(s->kfp, run_id, detail, err);
-		if (rc)
-			break;
 		run = cJSON_GetObjectItemCaseSensitive(*detail, "run");
 		status = jstr_or(run, "status", "");
 		if (strcmp(status, last)) {
@@ -324,6 +356,11 @@ static int watch_run(struct kf_remote_session *s, const char *run_id, int64_t po
 		if (kf_kfp_status_done(status))
 			break;
 		sleep_ms(poll_ms);
+		cJSON_Delete(*detail);
+		*detail = NULL;
+		rc = kf_kfp_run_get(s->kfp, run_id, detail, err);
+		if (rc)
+			break;
 	}
 	cJSON_Delete(seen);
 	return rc;
@@ -346,7 +383,7 @@ static int ended_badly(const cJSON *detail, struct kf_err *err)
 int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_remote_session s = { 0 };
-	const struct kf_strv *params = kf_args_all(args, PARAM_OPT);
+	struct kf_strv params = KF_STRV_INIT;
 	struct kf_kfp_run_req req = { 0 };
 	struct what w = { 0 };
 	cJSON *detail = NULL, *rec = NULL;
@@ -357,7 +394,7 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 
 	if (args->argc != 1)
 		return kf_err_set(err, KF_EUSAGE, "kf run --remote takes one SPEC, PKG or pipeline id");
-	rc = check_params(params, err);
+	rc = collect_params(args, &params, err);
 	if (!rc)
 		rc = parse_poll(args, &poll_ms, err);
 	if (!rc)
@@ -370,8 +407,8 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 	rc = experiment_id(&s, kf_args_get(args, "experiment"), &exp_id, err);
 	if (rc)
 		goto out;
-	if (kf_args_get(args, "run-name")) {
-		name = kf_xstrdup(kf_args_get(args, "run-name"));
+	if (kf_args_get(args, "name")) {
+		name = kf_xstrdup(kf_args_get(args, "name"));
 	} else {
 		char when[40];
 
@@ -382,7 +419,7 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 	req.experiment_id = exp_id;
 	req.spec.workflow_manifest = w.have_sub ? w.sub.workflow_json : NULL;
 	req.spec.pipeline_id = w.pipeline_id;
-	req.spec.params = params;
+	req.spec.params = &params;
 	rc = kf_kfp_run_create(s.kfp, &req, &detail, err);
 	if (rc || kf_kfp_is_dry_run(s.kfp))
 		goto out;
@@ -424,6 +461,7 @@ out:
 	cJSON_Delete(detail);
 	cJSON_Delete(rec);
 	release_what(&w);
+	kf_strv_release(&params);
 	free(exp_id);
 	free(name);
 	return rc;
@@ -721,6 +759,7 @@ static const struct kf_opt schedule_opts[] = {
 	{ 0, "experiment", KF_OPT_REQUIRED, "NAME", "remote experiment of the runs, created when missing", NULL },
 	{ 0, "name", KF_OPT_REQUIRED, "NAME", "name of the recurring run", NULL },
 	{ 'p', PARAM_OPT, KF_OPT_REQUIRED, "NAME=VALUE", "set a pipeline parameter (repeatable)", NULL },
+	{ 0, "params", KF_OPT_REQUIRED, "FILE", "read parameters from a YAML or JSON map", "file" },
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -815,7 +854,7 @@ static int schedule_create(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 {
 	struct kf_remote_session s = { 0 };
 	struct kf_kfp_job_req req = { 0 };
-	const struct kf_strv *params = kf_args_all(args, PARAM_OPT);
+	struct kf_strv params = KF_STRV_INIT;
 	struct what w = { 0 };
 	cJSON *job = NULL, *rec = NULL;
 	char *exp_id = NULL, *name = NULL;
@@ -823,7 +862,7 @@ static int schedule_create(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 
 	rc = schedule_trigger(args, &req, err);
 	if (!rc)
-		rc = check_params(params, err);
+		rc = collect_params(args, &params, err);
 	if (!rc)
 		rc = load_what(ctx, args->argv[0], &w, err);
 	if (!rc)
@@ -843,7 +882,7 @@ static int schedule_create(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 	req.experiment_id = exp_id;
 	req.spec.workflow_manifest = w.have_sub ? w.sub.workflow_json : NULL;
 	req.spec.pipeline_id = w.pipeline_id;
-	req.spec.params = params;
+	req.spec.params = &params;
 	rc = kf_kfp_job_create(s.kfp, &req, &job, err);
 	if (rc || kf_kfp_is_dry_run(s.kfp))
 		goto out;
@@ -859,9 +898,30 @@ out:
 	cJSON_Delete(job);
 	cJSON_Delete(rec);
 	release_what(&w);
+	kf_strv_release(&params);
 	free(exp_id);
 	free(name);
 	return rc;
+}
+
+/* Seconds as --every takes them: 1800 -> 30m, 5400 -> 1h30m. */
+static void format_interval(long long sec, char *buf, size_t size)
+{
+	static const struct {
+		long long unit;
+		char suffix;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof units / sizeof units[0] && n < size; i++) {
+		if (sec < units[i].unit && (units[i].unit != 1 || n))
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "%lld%c", sec / units[i].unit, units[i].suffix);
+		sec %= units[i].unit;
+		if (!sec)
+			break;
+	}
 }
 
 /* "every 30m", "cron 0 0 * * * *" */
@@ -873,10 +933,9 @@ static void add_trigger_text(cJSON *job)
 	char text[160] = "";
 
 	if (per) {
-		const char *sec = jstr_or(per, "interval_second", "0");
-		char d[32];
+		char d[64];
 
-		kf_duration_format((int64_t)strtoll(sec, NULL, 10) * 1000, d, sizeof d);
+		format_interval(strtoll(jstr_or(per, "interval_second", "0"), NULL, 10), d, sizeof d);
 		snprintf(text, sizeof text, "every %s", d);
 	} else if (cron) {
 		snprintf(text, sizeof text, "cron %s", jstr_or(cron, "cron", ""));

@@ -29,11 +29,11 @@
 	{ 0, "remote", KF_OPT_REQUIRED, "URL", "Kubeflow Pipelines endpoint, or a remote named in the config file", NULL }, \
 	KF_REMOTE_AUTH_OPTS
 
-/* kf run SPEC|PKG|PIPELINE_ID --remote URL ... (besides run's own -p). */
+/* kf run SPEC|PKG|PIPELINE_ID --remote URL ...; run's own -p/--param,
+ * --params FILE and --name NAME (the run's name) apply as well. */
 #define KF_RUN_REMOTE_OPTS \
 	KF_REMOTE_CONN_OPTS, \
 	{ 0, "experiment", KF_OPT_REQUIRED, "NAME", "remote experiment to run in, created when missing", NULL }, \
-	{ 0, "run-name", KF_OPT_REQUIRED, "NAME", "name of the remote run (default: pipeline name and time)", NULL }, \
 	{ 0, "watch", KF_OPT_NONE, NULL, "follow the remote run to its end; exit 1 if it fails", NULL }, \
 	{ 0, "poll", KF_OPT_REQUIRED, "DURATION", "how often --watch asks the server (default 5s)", NULL }
 
@@ -47,7 +47,7 @@ bool kf_run_remote_wanted(const struct kf_args *args);
 
 /* kf run SPEC|PKG|PIPELINE_ID --remote ...: print the run id; with --watch
  * follow it and return KF_EFAIL when it fails. Parameters come from run's
- * -p/--param NAME=VALUE values. */
+ * --params FILE and -p/--param NAME=VALUE values (these win). */
 int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err);
 /* kf run ls|show RUN_ID|logs RUN_ID [STEP] with --remote. */
 int kf_run_remote_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err);
