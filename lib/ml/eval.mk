@@ -1,0 +1,11 @@
+# lib/ml evaluation (`kf analyze model`): metrics, slices, blessing, the
+# command and its tests. Kept apart from lib/ml/local.mk (the trainers').
+libkf_a_SOURCES += \
+	lib/ml/kf_bless.c lib/ml/kf_bless.h \
+	lib/ml/kf_eval.c lib/ml/kf_eval.h \
+	lib/ml/kf_slice.c lib/ml/kf_slice.h
+
+check_PROGRAMS += t/unit/test_eval
+t_unit_test_eval_SOURCES = t/unit/test_eval.c t/unit/kf_tap.h
+t_unit_test_eval_LDADD = $(KF_LIBS)
+TESTS += t/unit/test_eval

@@ -1,0 +1,197 @@
+/* kf_bless: value and change thresholds, and the blessing (see kf_bless.h). */
+#include "config.h"
+
+#include "ml/kf_bless.h"
+#include "ml/kf_eval.h"
+#include "util/kf_buf.h"
+#include "util/kf_err.h"
+#include "util/kf_fs.h"
+#include "util/kf_mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int kf_bless_parse(struct kf_bless_check *c, const char *text, bool change, struct kf_err *err)
+{
+	const char *p = text, *op, *num;
+	char *end;
+	size_t len;
+	int dir;
+
+	memset(c, 0, sizeof *c);
+	while (isspace((unsigned char)*p))
+		p++;
+	len = strcspn(p, "<>= \t");
+	op = p + len;
+	while (isspace((unsigned char)*op))
+		op++;
+	if (!len || (strncmp(op, ">=", 2) && strncmp(op, "<=", 2)))
+		return kf_err_set(err, KF_EUSAGE, "%s \"%s\": expected METRIC>=X or METRIC<=X",
+				  change ? "change" : "threshold", text);
+	c->text = kf_xstrdup(text);
+	c->metric = kf_xstrndup(p, len);
+	c->op = op[0] == '>' ? KF_BLESS_GE : KF_BLESS_LE;
+	c->change = change;
+	num = op + 2;
+	errno = 0;
+	c->bound = strtod(num, &end);
+	if (change && *end == '%') {
+		c->relative = true;
+		c->bound /= 100;
+		end++;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (end == num || *end || errno || !isfinite(c->bound)) {
+		kf_err_set(err, KF_EUSAGE, "%s \"%s\": \"%s\" is not a number%s",
+			   change ? "change" : "threshold", text, num, change ? " or a percentage" : "");
+		kf_bless_release(c);
+		return KF_EUSAGE;
+	}
+	dir = kf_eval_metric_direction(c->metric);
+	if (change && dir && (dir > 0) != (c->op == KF_BLESS_GE)) {
+		kf_err_set(err, KF_EUSAGE, "change \"%s\": %s is %s-is-better, write '%s%s%s'", text,
+			   c->metric, dir > 0 ? "higher" : "lower", c->metric, dir > 0 ? ">=" : "<=",
+			   num);
+		kf_bless_release(c);
+		return KF_EUSAGE;
+	}
+	return 0;
+}
+
+void kf_bless_release(struct kf_bless_check *c)
+{
+	free(c->text);
+	free(c->metric);
+	memset(c, 0, sizeof *c);
+}
+
+static bool metric_value(const cJSON *metrics, const char *name, double *v)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(metrics, name);
+
+	if (!cJSON_IsNumber(it))
+		return false;
+	*v = it->valuedouble;
+	return true;
+}
+
+static bool holds(const struct kf_bless_check *c, double x)
+{
+	return c->op == KF_BLESS_GE ? x >= c->bound : x <= c->bound;
+}
+
+static const char *side(const struct kf_bless_check *c)
+{
+	return c->op == KF_BLESS_GE ? "below" : "above";
+}
+
+/* The check on one metric; fills o and returns whether it passed. */
+static bool judge_one(const struct kf_bless_check *c, const cJSON *metrics, const cJSON *baseline,
+		      cJSON *o)
+{
+	struct kf_buf why = KF_BUF_INIT;
+	double v, b, d;
+	bool pass = false, skipped = false;
+
+	cJSON_AddStringToObject(o, "check", c->text);
+	cJSON_AddStringToObject(o, "metric", c->metric);
+	cJSON_AddStringToObject(o, "kind", c->change ? "change" : "value");
+	if (!metric_value(metrics, c->metric, &v)) {
+		kf_buf_printf(&why, "%s is undefined on this data (%s)", c->metric, c->text);
+		goto out;
+	}
+	cJSON_AddNumberToObject(o, "value", v);
+	if (!c->change) {
+		pass = holds(c, v);
+		if (!pass)
+			kf_buf_printf(&why, "%s %.6g is %s the %s bound %.6g (%s)", c->metric, v, side(c),
+				      c->op == KF_BLESS_GE ? "lower" : "upper", c->bound, c->text);
+		goto out;
+	}
+	if (!baseline) {
+		skipped = pass = true;
+		kf_buf_printf(&why, "no baseline model: change threshold not applied (%s)", c->text);
+		goto out;
+	}
+	if (!metric_value(baseline, c->metric, &b)) {
+		kf_buf_printf(&why, "%s of the baseline is undefined (%s)", c->metric, c->text);
+		goto out;
+	}
+	cJSON_AddNumberToObject(o, "baseline", b);
+	if (c->relative && b == 0) {
+		kf_buf_printf(&why, "%s of the baseline is 0: no relative change (%s)", c->metric, c->text);
+		goto out;
+	}
+	d = c->relative ? (v - b) / fabs(b) : v - b;
+	cJSON_AddNumberToObject(o, "change", d);
+	pass = holds(c, d);
+	if (!pass && c->relative)
+		kf_buf_printf(&why, "%s changed by %+.4g%% (%.6g against the baseline's %.6g), %s %.4g%% (%s)",
+			      c->metric, d * 100, v, b, side(c), c->bound * 100, c->text);
+	else if (!pass)
+		kf_buf_printf(&why, "%s changed by %+.6g (%.6g against the baseline's %.6g), %s %.6g (%s)",
+			      c->metric, d, v, b, side(c), c->bound, c->text);
+out:
+	cJSON_AddBoolToObject(o, "passed", pass);
+	cJSON_AddBoolToObject(o, "skipped", skipped);
+	if (why.len)
+		cJSON_AddStringToObject(o, "reason", why.data);
+	kf_buf_release(&why);
+	return pass;
+}
+
+cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, const cJSON *metrics,
+		      const cJSON *baseline)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+	bool blessed = true;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!judge_one(&checks[i], metrics, baseline, o))
+			blessed = false;
+		cJSON_AddItemToArray(arr, o);
+	}
+	cJSON_AddBoolToObject(doc, "blessed", blessed);
+	cJSON_AddItemToObject(doc, "checks", arr);
+	return doc;
+}
+
+int kf_bless_write(const char *dir, const cJSON *verdict, struct kf_err *err)
+{
+	bool blessed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(verdict, "blessed"));
+	const cJSON *c;
+	struct kf_buf text = KF_BUF_INIT;
+	char *path = NULL, *other = NULL;
+	int rc;
+
+	rc = kf_fs_mkdirs(dir, err);
+	if (rc < 0)
+		goto out;
+	path = kf_path_join(dir, blessed ? "BLESSED" : "NOT_BLESSED");
+	other = kf_path_join(dir, blessed ? "NOT_BLESSED" : "BLESSED");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(verdict, "checks")) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(c, "reason");
+
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "passed")) && cJSON_IsString(r))
+			kf_buf_printf(&text, "%s\n", r->valuestring);
+	}
+	if (unlink(other) < 0 && errno != ENOENT) {
+		rc = kf_err_sys(err, "cannot remove \"%s\"", other);
+		goto out;
+	}
+	rc = kf_fs_write_atomic(path, text.data ? text.data : "", text.len, err);
+out:
+	free(path);
+	free(other);
+	kf_buf_release(&text);
+	return rc;
+}

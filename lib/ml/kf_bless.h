@@ -1,0 +1,54 @@
+/* kf_bless: model validation, TensorFlow Model Analysis style: value
+ * thresholds and change thresholds against a baseline model; a model that
+ * passes every check is "blessed".
+ *
+ *   value   METRIC>=X  (lower bound)  METRIC<=X  (upper bound), inclusive
+ *   change  METRIC>=X  candidate - baseline >= X      (absolute)
+ *           METRIC>=X% (candidate - baseline) / |baseline| >= X / 100
+ *           and <= likewise. The operator must agree with the metric's
+ *           direction (auc is higher-is-better, so 'auc>=-0.01'; log_loss
+ *           lower-is-better, so 'log_loss<=0.01'); metrics with no
+ *           direction (example_count, calibration, ...) take either.
+ * Without a baseline, change checks are skipped: the first model of a
+ * pipeline is judged on its value thresholds only. An undefined metric
+ * (null) fails its check. Checks apply to the overall slice.
+ *
+ * A blessing directory holds one file, BLESSED or NOT_BLESSED, as TFX's
+ * Evaluator writes, here with the failed checks in it, one per line. */
+#ifndef KF_BLESS_H
+#define KF_BLESS_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+struct kf_err;
+
+enum kf_bless_op { KF_BLESS_GE, KF_BLESS_LE };
+
+struct kf_bless_check {
+	char *text;        /* as given, for messages */
+	char *metric;
+	enum kf_bless_op op;
+	double bound;      /* for relative checks, a fraction (-1% -> -0.01) */
+	bool change;       /* against the baseline */
+	bool relative;
+};
+
+/* Parse 'METRIC>=X' / 'METRIC<=X' (change: X may end in %). */
+int kf_bless_parse(struct kf_bless_check *c, const char *text, bool change, struct kf_err *err);
+void kf_bless_release(struct kf_bless_check *c);
+
+/* Judge every check against metrics (the candidate's overall metrics
+ * object) and baseline (the baseline's, or NULL). Returns
+ * {"blessed": bool, "checks": [{"check", "metric", "kind": "value"|"change",
+ * "value", "baseline", "change", "passed", "skipped", "reason"}]};
+ * "reason" says why a failed or skipped check is so. */
+cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, const cJSON *metrics,
+		      const cJSON *baseline);
+
+/* Write DIR/BLESSED or DIR/NOT_BLESSED (the failed checks' reasons, one a
+ * line) and remove the other; DIR is created. */
+int kf_bless_write(const char *dir, const cJSON *verdict, struct kf_err *err);
+
+#endif
