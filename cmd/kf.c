@@ -17,6 +17,7 @@
 
 extern const struct kf_cmd kf_cmd_analyze;
 extern const struct kf_cmd kf_cmd_compile;
+extern const struct kf_cmd kf_cmd_lineage;
 extern const struct kf_cmd kf_cmd_run;
 extern const struct kf_cmd kf_cmd_upload;
 extern const struct kf_cmd kf_cmd_version;
@@ -26,6 +27,7 @@ extern const struct kf_cmd kf_cmd_version;
 static const struct kf_cmd *const commands[] = {
 	&kf_cmd_analyze,
 	&kf_cmd_compile,
+	&kf_cmd_lineage,
 	&kf_cmd_run,
 	&kf_cmd_upload,
 	&kf_cmd_version,
