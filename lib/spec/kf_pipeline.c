@@ -1187,8 +1187,9 @@ static void parse_step(struct kf_loader *ld, const char *file, const struct kf_y
 		parse_kv(&sp, v, "nodeSelector", false, &s->node_selector, &s->n_node_selector);
 	if ((v = kf_ynode_get(n, "env")))
 		parse_kv(&sp, v, "env", true, &s->env, &s->n_env);
-	/* sorted, unique dependencies */
-	qsort(sp.deps, sp.n_deps, sizeof *sp.deps, cmp_size);
+	/* sorted, unique dependencies (qsort must not see NULL, even for none) */
+	if (sp.n_deps)
+		qsort(sp.deps, sp.n_deps, sizeof *sp.deps, cmp_size);
 	for (i = j = 0; i < sp.n_deps; i++)
 		if (!j || sp.deps[j - 1] != sp.deps[i])
 			sp.deps[j++] = sp.deps[i];

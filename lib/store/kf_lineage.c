@@ -1748,9 +1748,10 @@ int kf_lineage_gc(struct kf_store *st, int keep_last, bool dry_run, cJSON **out,
 	size_t n = 0, cap = 0, i;
 	int64_t *ctx = NULL, total = 0;
 	size_t nctx = 0, ccap = 0;
-	/* blob_path("") is "<root>//": its dirname is the content root */
-	char *store_blobs = kf_store_blob_path(st, "");
-	char *blob_root = kf_path_dirname(store_blobs);
+	/* the content root is two levels above any blob: <root>/ab/cdef... */
+	char *store_blobs = kf_store_blob_path(st, "0000000000000000000000000000000000000000000000000000000000000000");
+	char *fan_dir = kf_path_dirname(store_blobs);
+	char *blob_root = kf_path_dirname(fan_dir);
 	int rc, k = 0;
 
 	*out = NULL;
@@ -1842,6 +1843,7 @@ out:
 	free(list);
 	free(ctx);
 	free(store_blobs);
+	free(fan_dir);
 	free(blob_root);
 	idmap_release(&kept);
 	idmap_release(&known);
