@@ -412,8 +412,10 @@ static int parse_comparison(struct fparse *f)
 		int ni = bind(f, cJSON_CreateString(pname));
 
 		bi = bind(f, value);
-		kf_buf_printf(f->sql, "EXISTS (SELECT 1 FROM %s p WHERE p.%s = %s.id AND p.name = ?%d AND %s %s ?%d)",
-			      prop_table(f->kind), prop_owner(f->kind), t, ni,
+		/* IN (not EXISTS): one pass over the property index, not one
+		 * probe per row; the expression matches the store's index */
+		kf_buf_printf(f->sql, "%s.id IN (SELECT p.%s FROM %s p WHERE p.name = ?%d AND %s %s ?%d)",
+			      t, prop_owner(f->kind), prop_table(f->kind), ni,
 			      numeric ? "COALESCE(p.int_value, p.double_value)" : "p.string_value", op, bi);
 	} else if (!strcmp(field, "state")) {
 		int state = -1;
