@@ -386,7 +386,7 @@ struct kf_component *kf_component_parse(struct kf_loader *ld, const char *file,
 					const char *text, size_t len)
 {
 	static const char *const keys[] = { "name", "description", "metadata", "inputs", "outputs",
-					    "implementation", "version", NULL };
+					    "implementation", NULL };
 	struct kf_component *c;
 	struct cparse cp = { ld, file, NULL, NULL };
 	const struct kf_ynode *impl, *ctr;

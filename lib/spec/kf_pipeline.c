@@ -1330,7 +1330,7 @@ static const struct kf_ynode *required(struct kf_loader *ld, const char *file, c
 
 static void parse_metadata(struct kf_loader *ld, const char *file, const struct kf_ynode *md)
 {
-	static const char *const keys[] = { "name", "description", "annotations", "labels", NULL };
+	static const char *const keys[] = { "name", "description", NULL };
 	const struct kf_ynode *v;
 
 	if (md->kind != KF_Y_MAP) {
