@@ -1113,9 +1113,17 @@ static void plan(struct emitter *em)
 
 	em->plans = kf_xcalloc(p->n_steps + 1, sizeof *em->plans);
 	em->out_param = kf_xcalloc(p->n_steps + 1, sizeof *em->out_param);
+	/* the pipeline's DAG and the exit handler keep their names; a step
+	 * named like one of them gets NAME-2 for its template (not its task) */
 	nameset_add(&em->used, p->name);
+	if (p->on_exit)
+		nameset_add(&em->used, "exit-handler-1");
 	for (i = 0; i < p->n_steps; i++) {
-		nameset_add(&em->used, p->steps[i].name);
+		const char *n = p->steps[i].name;
+
+		em->plans[i].tmpl = nameset_has(&em->used, n) ? unique(&em->used, n) : kf_xstrdup(n);
+		nameset_add(&em->used, n);
+		nameset_add(&em->used, em->plans[i].tmpl);
 		em->out_param[i] = kf_xcalloc(p->steps[i].component->n_outputs + 1, sizeof **em->out_param);
 	}
 	if (p->on_exit)
@@ -1124,7 +1132,6 @@ static void plan(struct emitter *em)
 		const struct kf_step *s = &p->steps[i];
 		struct plan *pl = &em->plans[i];
 
-		pl->tmpl = strcmp(s->name, p->name) ? kf_xstrdup(s->name) : unique(&em->used, s->name);
 		pl->loop_outer = s->loop != KF_LOOP_NONE && s->when && expr_uses_item(s->when);
 		/* groups are numbered outermost first, as KFP numbers them */
 		if (s->when && !pl->loop_outer)
@@ -1267,8 +1274,6 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 		srcset_release(&scratch);
 	}
 	em.top = p->on_exit ? "exit-handler-1" : p->name;
-	if (p->on_exit)
-		nameset_add(&em.used, "exit-handler-1");
 	tasks = cJSON_CreateArray();
 	for (i = 0; i < p->n_steps; i++) {
 		rc = emit_step(&em, i, tasks, err);

@@ -1,5 +1,6 @@
 /* Unit tests of the spec model: loading, templates, placeholder expansion,
  * when expressions and packages. */
+#include "argo/kf_argo_emit.h"
 #include "package/kf_package.h"
 #include "spec/kf_expr.h"
 #include "spec/kf_pipeline.h"
@@ -251,6 +252,38 @@ static void test_expr(void)
 	TAP_OK(kf_expr_parse(&e, "a ==", pos, &err) == KF_EINPUT, "missing operand");
 }
 
+static void render_operand(void *ctx, const struct kf_tmpl *t, struct kf_buf *out)
+{
+	(void)ctx;
+	kf_buf_printf(out, "<%s>", t->raw);
+}
+
+static void test_render(void)
+{
+	struct kf_pos pos = { "x.yaml", 1, 1 };
+	struct kf_buf b = KF_BUF_INIT;
+	struct kf_expr *e = NULL;
+	struct kf_err err;
+	cJSON *j;
+	char *s;
+
+	kf_err_clear(&err);
+	kf_expr_parse(&e, "{{params.a}} == heads && !(x > 2 || 'a b' != c)", pos, &err);
+	TAP_OK(e != NULL, "expression parses");
+	if (e)
+		kf_expr_render(e, render_operand, NULL, &b);
+	TAP_STR(kf_buf_str(&b), "\"<{{params.a}}>\" == \"<heads>\" && !(<x> > <2> || \"<a b>\" != \"<c>\")",
+		"rendered for Argo: string compares quoted, groups parenthesised");
+	kf_expr_free(e);
+	kf_buf_release(&b);
+	j = cJSON_Parse("{\"b\": [1, 2.5, true, null], \"a\": \"x\\u00e9\\ud83d\\ude00\\\"\\n\"}");
+	s = kf_argo_pyjson(j);
+	TAP_STR(s, "{\"a\": \"x\\u00e9\\ud83d\\ude00\\\"\\n\", \"b\": [1, 2.5, true, null]}",
+		"Python json.dumps(sort_keys=True) form");
+	free(s);
+	cJSON_Delete(j);
+}
+
 static void test_package(void)
 {
 	static const char yaml[] = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n";
@@ -295,6 +328,7 @@ int main(void)
 	test_errors();
 	test_required_params();
 	test_expr();
+	test_render();
 	test_package();
 	return tap_done();
 }
