@@ -497,7 +497,7 @@ static void add_pyjson(cJSON *obj, const char *key, const cJSON *j)
 	free(s);
 }
 
-static cJSON *template_metadata(struct emitter *em, const struct kf_step *s, char **values)
+static cJSON *template_metadata(const struct kf_step *s, char **values)
 {
 	const struct kf_component *c = s->component;
 	cJSON *md = cJSON_CreateObject(), *labels, *ann, *ref, *args;
@@ -528,7 +528,6 @@ static cJSON *template_metadata(struct emitter *em, const struct kf_step *s, cha
 	cJSON_Delete(args);
 	if (!s->cache)
 		cJSON_AddStringToObject(ann, LABEL "max_cache_staleness", "P0D");
-	(void)em;
 	return md;
 }
 
@@ -753,7 +752,7 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 		cJSON_Delete(out_p);
 		cJSON_Delete(out_a);
 	}
-	cJSON_AddItemToObject(t, "metadata", template_metadata(em, s, ec.values));
+	cJSON_AddItemToObject(t, "metadata", template_metadata(s, ec.values));
 	if ((x = retry_strategy(&s->retry)))
 		cJSON_AddItemToObject(t, "retryStrategy", x);
 	if (s->timeout_ms)
@@ -1319,8 +1318,6 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 	cJSON_AddStringToObject(wf, "apiVersion", "argoproj.io/v1alpha1");
 	cJSON_AddStringToObject(wf, "kind", "Workflow");
 	md = cJSON_AddObjectToObject(wf, "metadata");
-	x = cJSON_CreateString("");
-	cJSON_Delete(x);
 	{
 		char *gn = kf_xasprintf("%s-", p->name);
 
