@@ -1377,6 +1377,8 @@ int kf_argo_emit_yaml(const struct kf_pipeline *p, const struct kf_argo_emit_opt
 
 	if (rc)
 		return rc;
+	/* a step's templates take 1-2 KiB: grow once rather than by doubling */
+	kf_buf_grow(out, 4096 + 2048 * (p->n_steps + 1));
 	rc = kf_yaml_emit(wf, out, err);
 	cJSON_Delete(wf);
 	return rc;
