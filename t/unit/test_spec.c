@@ -6,6 +6,7 @@
 #include "spec/kf_pipeline.h"
 #include "util/kf_buf.h"
 #include "util/kf_mem.h"
+#include "util/kf_str.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,69 @@ static void test_package(void)
 	}
 }
 
+/* Fixture archives made by Python's tarfile/zipfile (t/fixtures/1003). */
+static int read_fixture(const char *name, struct kf_buf *yaml, char **member, struct kf_err *err)
+{
+	const char *src = getenv("KF_SRCDIR");
+	char *path = kf_xasprintf("%s/t/fixtures/1003/%s", src ? src : "..", name);
+	int rc;
+
+	kf_err_clear(err);
+	kf_buf_reset(yaml);
+	rc = kf_package_read(path, yaml, member, err);
+	free(path);
+	return rc;
+}
+
+static void test_package_reading(void)
+{
+	static const char *const refused[][2] = {
+		{ "absolute.tar.gz", "unsafe member path \"/tmp/pipeline.yaml\"" },
+		{ "dotdot.tar.gz", "unsafe member path \"sub/../../pipeline.yaml\"" },
+		{ "symlink.tar.gz", "link or special file \"pipeline.yaml\"" },
+		{ "hardlink.tar.gz", "link or special file \"pipeline.yaml\"" },
+		{ "two-yaml.zip", "several YAML members and no pipeline.yaml" },
+	};
+	static const char *const accepted[][2] = {
+		{ "nested.tgz", "dir/flow.yaml" },
+		{ "other-name.zip", "workflow.yml" },
+		{ "preferred.zip", "pipeline.yaml" },
+		{ "no-extension", "pipeline.yaml" },
+	};
+	struct kf_buf yaml = KF_BUF_INIT, big = KF_BUF_INIT, pkg = KF_BUF_INIT;
+	struct kf_err err;
+	char *member = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		int rc = read_fixture(refused[i][0], &yaml, NULL, &err);
+
+		TAP_OK(rc == KF_EINPUT && strstr(err.msg, refused[i][1]), "%s refused (%s)", refused[i][0], err.msg);
+	}
+	for (i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+		int rc = read_fixture(accepted[i][0], &yaml, &member, &err);
+
+		TAP_OK(rc == 0 && kf_str_starts(kf_buf_str(&yaml), "apiVersion: argoproj.io/v1alpha1"),
+		       "%s read (%s)", accepted[i][0], err.msg);
+		TAP_STR(member, accepted[i][1], "%s: the member chosen", accepted[i][0]);
+		free(member);
+		member = NULL;
+	}
+	/* larger than the API server's 32 MiB limit, once unpacked */
+	kf_err_clear(&err);
+	kf_buf_grow(&big, KF_PACKAGE_MAX_SIZE + 2);
+	memset(big.data, '#', KF_PACKAGE_MAX_SIZE + 1);
+	big.len = KF_PACKAGE_MAX_SIZE + 1;
+	big.data[big.len] = '\0';
+	kf_package_encode(KF_PACKAGE_TGZ, big.data, big.len, 0, &pkg, &err);
+	kf_buf_reset(&yaml);
+	TAP_OK(kf_package_read_mem("big.tar.gz", pkg.data, pkg.len, &yaml, NULL, &err) == KF_EINPUT &&
+	       strstr(err.msg, "larger than 32 MiB"), "a member over 32 MiB is refused (%s)", err.msg);
+	kf_buf_release(&big);
+	kf_buf_release(&pkg);
+	kf_buf_release(&yaml);
+}
+
 int main(void)
 {
 	test_load();
@@ -330,5 +394,6 @@ int main(void)
 	test_expr();
 	test_render();
 	test_package();
+	test_package_reading();
 	return tap_done();
 }
