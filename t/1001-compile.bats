@@ -29,6 +29,10 @@ golden() {
 	golden loops
 }
 
+@test "golden: steps named like generated templates get NAME-2 templates" {
+	golden name-clashes
+}
+
 @test "golden: the examples/basic pipelines (sequential, parallel, condition, exit handler, loops, retry, caching)" {
 	local f name fail=0
 	for f in "$KF_SRCDIR"/examples/basic/*.yaml; do
