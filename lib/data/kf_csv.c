@@ -769,8 +769,9 @@ bool kf_csv_parse_double(const char *s, size_t len, double *out)
 
 	if (p < e && (*p == '+' || *p == '-'))
 		neg = *p++ == '-';
-	if (ieq(p, (size_t)(e - p), "nan") || ieq(p, (size_t)(e - p), "inf") ||
-	    ieq(p, (size_t)(e - p), "infinity")) {
+	if (p < e && (*p == 'n' || *p == 'N' || *p == 'i' || *p == 'I') &&
+	    (ieq(p, (size_t)(e - p), "nan") || ieq(p, (size_t)(e - p), "inf") ||
+	     ieq(p, (size_t)(e - p), "infinity"))) {
 		*out = (p[0] == 'n' || p[0] == 'N') ? NAN : neg ? -INFINITY : INFINITY;
 		return true;
 	}
@@ -837,7 +838,7 @@ bool kf_csv_parse_double(const char *s, size_t len, double *out)
 
 enum kf_csv_type kf_csv_classify(const char *s, size_t len, int64_t *iv, double *dv)
 {
-	const char *p = s, *e = s + len;
+	const char *p = s, *e = s + len, *ds;
 	uint64_t u = 0, lim;
 	bool neg = false;
 	double d;
@@ -846,6 +847,7 @@ enum kf_csv_type kf_csv_classify(const char *s, size_t len, int64_t *iv, double 
 		return KF_CSV_MISSING;
 	if (p < e && (*p == '+' || *p == '-'))
 		neg = *p++ == '-';
+	ds = p;
 	if (p < e && len - (size_t)(p - s) <= 19) {
 		lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 		for (; p < e && *p >= '0' && *p <= '9'; p++)
@@ -858,6 +860,21 @@ enum kf_csv_type kf_csv_classify(const char *s, size_t len, int64_t *iv, double 
 			if (dv)
 				*dv = (double)v;
 			return KF_CSV_INT;
+		}
+		/* the common decimal "123.45": go on from here, exact while the
+		 * digits fit 2^53 (Clinger's fast path, as kf_csv_parse_double) */
+		if (p < e && *p == '.' && len <= 20 && (p > ds || p + 1 < e)) {
+			const char *q = p + 1;
+			int frac = 0;
+
+			for (; q < e && *q >= '0' && *q <= '9'; q++, frac++)
+				u = u * 10 + (uint64_t)(*q - '0');
+			if (q == e && u < (1ull << 53) && frac <= 22) {
+				d = (double)u / pow10_exact[frac];
+				if (dv)
+					*dv = neg ? -d : d;
+				return KF_CSV_FLOAT;
+			}
 		}
 	}
 	if (kf_csv_parse_double(s, len, &d)) {

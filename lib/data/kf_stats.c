@@ -91,10 +91,13 @@ static inline void add_number(struct kf_stats_feature *f, double v)
 			f->ninf++;
 		return;
 	}
-	f->finite++;
-	d = v - f->mean;
-	f->mean += d / (double)f->finite;
-	f->m2 += d * (v - f->mean);
+	/* sums shifted by the first value: one pass without a division per
+	 * value, and without the cancellation of plain sums of squares */
+	if (!f->finite++)
+		f->shift = v;
+	d = v - f->shift;
+	f->s1 += d;
+	f->s2 += d * d;
 	if (v < f->min)
 		f->min = v;
 	if (v > f->max)
@@ -262,6 +265,25 @@ out:
 	return rc;
 }
 
+/* Mean and the sum of squared deviations from the shifted sums. */
+static void finish(struct kf_stats *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct kf_stats_feature *f = &s->f[i];
+		double n = (double)f->finite, m;
+
+		if (!f->finite)
+			continue;
+		m = f->s1 / n;
+		f->mean = f->shift + m;
+		f->m2 = f->s2 - f->s1 * m;
+		if (f->m2 < 0)
+			f->m2 = 0;
+	}
+}
+
 int kf_stats_compute(struct kf_stats_result *res, const char *const *paths, size_t npaths,
 		     const struct kf_stats_opts *opts, struct kf_err *err)
 {
@@ -282,6 +304,9 @@ int kf_stats_compute(struct kf_stats_result *res, const char *const *paths, size
 	}
 	for (i = 0; i < res->nslices; i++)
 		ensure_features(res->slices[i], res->all, res->all->n, a.opts->as_strings);
+	finish(res->all);
+	for (i = 0; i < res->nslices; i++)
+		finish(res->slices[i]);
 	res->source = kf_strv_join(&names, ",");
 	kf_strv_release(&names);
 	free(a.colmap);

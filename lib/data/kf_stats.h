@@ -3,8 +3,8 @@
  *
  * For every column: values present and missing (an empty field), the
  * kinds of the values seen (bool, int, float, string) and their join, the
- * column's type. For numbers: mean and standard deviation (Welford; the
- * population deviation, as TFDV reports it), zeros, NaN and infinities,
+ * column's type. For numbers: mean and standard deviation (shifted sums:
+ * the population deviation, as TFDV reports it), zeros, NaN and infinities,
  * min and max (exact), quantiles and the median from a kf_quant sketch
  * (rank error reported), histograms derived from the sketch. For strings
  * and booleans: distinct values, top values with counts, average length
@@ -45,7 +45,8 @@ struct kf_stats_feature {
 	/* numbers (int and float values) */
 	uint64_t num;                 /* numeric values, NaN and infinities included */
 	uint64_t finite, zeros, nan, pinf, ninf;
-	double mean, m2, min, max;    /* over the finite values */
+	double shift, s1, s2;         /* sums of (v - shift) and its square, shift = the first value */
+	double mean, m2, min, max;    /* over the finite values (mean, m2 set by kf_stats_compute) */
 	struct kf_quant quant;
 	/* strings and booleans */
 	bool counting_strings;
