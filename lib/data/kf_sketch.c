@@ -129,7 +129,7 @@ void kf_quant_release(struct kf_quant *q)
 		free(q->lv[i].v);
 	free(q->lv);
 	free(q->keys);
-	free(q->ev);
+	free(q->ebits);
 	free(q->ec);
 	free(q->etab);
 	free(q->sv);
@@ -204,17 +204,13 @@ static void sketch_add(struct kf_quant *q, double v)
 
 #define ETAB_SIZE (2 * KF_QUANT_EXACT)
 
-static inline size_t exact_slot(const struct kf_quant *q, double v, bool *found)
+static inline size_t exact_slot(const struct kf_quant *q, uint64_t bits, bool *found)
 {
-	uint64_t bits;
 	size_t j;
 
-	memcpy(&bits, &v, sizeof bits);
-	for (j = (size_t)((bits * 0x9e3779b97f4a7c15ull) >> 52) & (ETAB_SIZE - 1); q->etab[j];
+	for (j = (size_t)((bits * 0x9e3779b97f4a7c15ull) >> 40) & (ETAB_SIZE - 1); q->etab[j];
 	     j = (j + 1) & (ETAB_SIZE - 1)) {
-		double w = q->ev[q->etab[j] - 1];
-
-		if (!memcmp(&w, &v, sizeof v)) {
+		if (q->ebits[q->etab[j] - 1] == bits) {
 			*found = true;
 			return j;
 		}
@@ -231,13 +227,16 @@ static void spill(struct kf_quant *q)
 
 	q->spilled = true;
 	for (i = 0; i < q->en; i++) {
+		double v;
+
+		memcpy(&v, &q->ebits[i], sizeof v);
 		for (c = 0; c < q->ec[i]; c++)
-			sketch_add(q, q->ev[i]);
+			sketch_add(q, v);
 	}
-	free(q->ev);
+	free(q->ebits);
 	free(q->ec);
 	free(q->etab);
-	q->ev = NULL;
+	q->ebits = NULL;
 	q->ec = NULL;
 	q->etab = NULL;
 	q->en = 0;
@@ -245,6 +244,7 @@ static void spill(struct kf_quant *q)
 
 void kf_quant_add(struct kf_quant *q, double v)
 {
+	uint64_t bits;
 	bool found;
 	size_t j;
 
@@ -253,16 +253,24 @@ void kf_quant_add(struct kf_quant *q, double v)
 	if (!q->spilled) {
 		if (!q->etab) {
 			q->etab = kf_xcalloc(ETAB_SIZE, sizeof *q->etab);
-			q->ev = kf_xmalloc(KF_QUANT_EXACT * sizeof *q->ev);
+			q->ebits = kf_xmalloc(KF_QUANT_EXACT * sizeof *q->ebits);
 			q->ec = kf_xmalloc(KF_QUANT_EXACT * sizeof *q->ec);
 		}
-		j = exact_slot(q, v, &found);
+		/* the last value again (runs of equal values are common) */
+		memcpy(&bits, &v, sizeof bits);
+		if (q->en && q->ebits[q->elast] == bits) {
+			q->ec[q->elast]++;
+			return;
+		}
+		j = exact_slot(q, bits, &found);
 		if (found) {
-			q->ec[q->etab[j] - 1]++;
+			q->elast = q->etab[j] - 1;
+			q->ec[q->elast]++;
 			return;
 		}
 		if (q->en < KF_QUANT_EXACT) {
-			q->ev[q->en] = v;
+			q->elast = q->en;
+			q->ebits[q->en] = bits;
 			q->ec[q->en] = 1;
 			q->etab[j] = (uint32_t)++q->en;
 			return;
@@ -291,7 +299,7 @@ static void summarize_exact(struct kf_quant *q)
 	size_t i;
 
 	for (i = 0; i < q->en; i++) {
-		t[i].v = q->ev[i];
+		memcpy(&t[i].v, &q->ebits[i], sizeof t[i].v);
 		t[i].c = q->ec[i];
 	}
 	qsort(t, q->en, sizeof *t, by_value);

@@ -41,8 +41,9 @@ struct kf_quant {
 	 * value and its count (no sorting, no error); then replayed into the
 	 * compactors */
 	bool spilled;
-	double *ev;
+	uint64_t *ebits;               /* the values' bits */
 	uint64_t *ec;
+	size_t elast;                  /* index of the last value added */
 	uint32_t *etab;                /* open addressing: index + 1, 0 empty */
 	size_t en;
 	/* sorted (value, cumulative weight) summary, rebuilt after adds */
@@ -53,7 +54,7 @@ struct kf_quant {
 };
 
 #define KF_QUANT_K 4096
-#define KF_QUANT_EXACT 2048
+#define KF_QUANT_EXACT 1024
 
 void kf_quant_init(struct kf_quant *q, size_t k);   /* k 0 = KF_QUANT_K */
 void kf_quant_release(struct kf_quant *q);

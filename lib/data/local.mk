@@ -20,3 +20,4 @@ TESTS += t/unit/test_csv t/unit/test_stats
 TESTS += t/6001-analyze-stats.bats
 TESTS += t/6002-analyze-schema.bats t/6003-analyze-validate.bats
 TESTS += t/6004-analyze-drift.bats
+TESTS += t/6005-analyze-store.bats
