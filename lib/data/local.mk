@@ -47,3 +47,4 @@ fuzz-csv:
 endif
 .PHONY: fuzz-csv
 CLEANFILES += t/fuzz/fuzz_csv
+TESTS += t/6006-analyze-example.bats
