@@ -17,7 +17,11 @@
  *
  * Several inputs accumulate into one dataset, columns matched by name; a
  * column one input lacks is missing in its rows. With a slice column, each
- * of its values (up to KF_STATS_MAX_SLICES) also gets its own dataset. */
+ * of its values (up to KF_STATS_MAX_SLICES) also gets its own dataset.
+ *
+ * Rows are read in batches; the columns of a batch are shared out between
+ * threads (each column, in every dataset, only ever updated by one), so
+ * the results do not depend on the number of threads. */
 #ifndef KF_STATS_H
 #define KF_STATS_H
 
@@ -65,6 +69,7 @@ struct kf_stats_opts {
 	bool skip_bad_rows;
 	const struct kf_strv *as_strings;  /* columns counted as strings from the start */
 	enum kf_csv_format format;         /* KF_CSV_AUTO unless told */
+	size_t threads;                    /* 0: one per CPU, at most 4; 1: none */
 };
 
 struct kf_stats_result {
