@@ -129,9 +129,7 @@ void kf_quant_release(struct kf_quant *q)
 		free(q->lv[i].v);
 	free(q->lv);
 	free(q->keys);
-	free(q->ebits);
-	free(q->ec);
-	free(q->etab);
+	free(q->eslot);
 	free(q->sv);
 	free(q->sw);
 	memset(q, 0, sizeof *q);
@@ -208,9 +206,9 @@ static inline size_t exact_slot(const struct kf_quant *q, uint64_t bits, bool *f
 {
 	size_t j;
 
-	for (j = (size_t)((bits * 0x9e3779b97f4a7c15ull) >> 40) & (ETAB_SIZE - 1); q->etab[j];
+	for (j = (size_t)((bits * 0x9e3779b97f4a7c15ull) >> 40) & (ETAB_SIZE - 1); q->eslot[j].count;
 	     j = (j + 1) & (ETAB_SIZE - 1)) {
-		if (q->ebits[q->etab[j] - 1] == bits) {
+		if (q->eslot[j].bits == bits) {
 			*found = true;
 			return j;
 		}
@@ -226,19 +224,15 @@ static void spill(struct kf_quant *q)
 	uint64_t c;
 
 	q->spilled = true;
-	for (i = 0; i < q->en; i++) {
+	for (i = 0; i < ETAB_SIZE; i++) {
 		double v;
 
-		memcpy(&v, &q->ebits[i], sizeof v);
-		for (c = 0; c < q->ec[i]; c++)
+		memcpy(&v, &q->eslot[i].bits, sizeof v);
+		for (c = 0; c < q->eslot[i].count; c++)
 			sketch_add(q, v);
 	}
-	free(q->ebits);
-	free(q->ec);
-	free(q->etab);
-	q->ebits = NULL;
-	q->ec = NULL;
-	q->etab = NULL;
+	free(q->eslot);
+	q->eslot = NULL;
 	q->en = 0;
 }
 
@@ -251,28 +245,22 @@ void kf_quant_add(struct kf_quant *q, double v)
 	q->n++;
 	q->dirty = true;
 	if (!q->spilled) {
-		if (!q->etab) {
-			q->etab = kf_xcalloc(ETAB_SIZE, sizeof *q->etab);
-			q->ebits = kf_xmalloc(KF_QUANT_EXACT * sizeof *q->ebits);
-			q->ec = kf_xmalloc(KF_QUANT_EXACT * sizeof *q->ec);
-		}
+		if (!q->eslot)
+			q->eslot = kf_xcalloc(ETAB_SIZE, sizeof *q->eslot);
 		/* the last value again (runs of equal values are common) */
 		memcpy(&bits, &v, sizeof bits);
-		if (q->en && q->ebits[q->elast] == bits) {
-			q->ec[q->elast]++;
+		if (q->en && q->eslot[q->elast].bits == bits) {
+			q->eslot[q->elast].count++;
 			return;
 		}
 		j = exact_slot(q, bits, &found);
-		if (found) {
-			q->elast = q->etab[j] - 1;
-			q->ec[q->elast]++;
-			return;
-		}
-		if (q->en < KF_QUANT_EXACT) {
-			q->elast = q->en;
-			q->ebits[q->en] = bits;
-			q->ec[q->en] = 1;
-			q->etab[j] = (uint32_t)++q->en;
+		if (found || q->en < KF_QUANT_EXACT) {
+			if (!found) {
+				q->eslot[j].bits = bits;
+				q->en++;
+			}
+			q->eslot[j].count++;
+			q->elast = j;
 			return;
 		}
 		spill(q);
@@ -296,11 +284,13 @@ static int by_value(const void *a, const void *b)
 static void summarize_exact(struct kf_quant *q)
 {
 	struct vc *t = kf_xmalloc((q->en ? q->en : 1) * sizeof *t);
-	size_t i;
+	size_t i, n = 0;
 
-	for (i = 0; i < q->en; i++) {
-		memcpy(&t[i].v, &q->ebits[i], sizeof t[i].v);
-		t[i].c = q->ec[i];
+	for (i = 0; q->eslot && i < ETAB_SIZE; i++) {
+		if (!q->eslot[i].count)
+			continue;
+		memcpy(&t[n].v, &q->eslot[i].bits, sizeof t[n].v);
+		t[n++].c = q->eslot[i].count;
 	}
 	qsort(t, q->en, sizeof *t, by_value);
 	free(q->sv);

@@ -30,6 +30,11 @@ uint64_t kf_sketch_hash(const void *data, size_t len);
 /* ---- quantiles ---- */
 struct kf_quant_level;
 
+struct kf_quant_slot {
+	uint64_t bits;    /* the value's bits */
+	uint64_t count;   /* 0: an empty slot */
+};
+
 struct kf_quant {
 	size_t k;                      /* items per level before it compacts (even) */
 	size_t nlevels;
@@ -41,11 +46,9 @@ struct kf_quant {
 	 * value and its count (no sorting, no error); then replayed into the
 	 * compactors */
 	bool spilled;
-	uint64_t *ebits;               /* the values' bits */
-	uint64_t *ec;
-	size_t elast;                  /* index of the last value added */
-	uint32_t *etab;                /* open addressing: index + 1, 0 empty */
-	size_t en;
+	struct kf_quant_slot *eslot;   /* open addressing, 2 * KF_QUANT_EXACT slots */
+	size_t elast;                  /* slot of the last value added */
+	size_t en;                     /* distinct values */
 	/* sorted (value, cumulative weight) summary, rebuilt after adds */
 	double *sv;
 	uint64_t *sw;
