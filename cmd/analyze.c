@@ -9,17 +9,22 @@
 #include "data/kf_schema.h"
 #include "data/kf_stats.h"
 #include "data/kf_validate.h"
+#include "store/kf_store.h"
 #include "util/kf_buf.h"
+#include "util/kf_fs.h"
 #include "util/kf_mem.h"
 #include "util/kf_output.h"
 #include "util/kf_str.h"
 #include "util/kf_yaml.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SKIP_BAD_ROWS_OPT \
 	{ 0, "skip-bad-rows", KF_OPT_NONE, NULL, "count and skip malformed rows instead of failing", NULL }
@@ -48,6 +53,147 @@ static void note_bad_rows(const struct kf_ctx *ctx, const struct kf_stats_result
 		kf_print_warning(ctx, "%llu malformed row%s skipped; the first: %s",
 				 (unsigned long long)res->bad_rows, res->bad_rows == 1 ? "" : "s",
 				 res->first_bad ? res->first_bad : "?");
+}
+
+/* ---- recording in the store ------------------------------------------------ */
+
+/* Inputs larger than this are recorded by path, size and modification time
+ * without a digest: hashing them would cost more than the analysis. */
+#define DIGEST_MAX ((off_t)64 << 20)
+
+struct rec_input {
+	const char *event;   /* the event path: "data", "schema", "baseline", ... */
+	const char *type;    /* artifact type: "Dataset", "Schema" */
+	const char *file;    /* "-" for standard input (not recorded) */
+};
+
+struct rec_output {
+	const char *event;
+	const char *type;
+	const char *content;
+	size_t len;
+	const struct kf_store_props *props;
+};
+
+static int write_temp(const char *dir, const struct rec_output *out, char **path, struct kf_err *err)
+{
+	size_t done = 0;
+	int fd;
+
+	*path = kf_path_join(dir, ".analyze-XXXXXX");
+	fd = mkstemp(*path);
+	if (fd < 0)
+		return kf_err_sys(err, "cannot create a file in \"%s\"", dir);
+	while (done < out->len) {
+		ssize_t n = write(fd, out->content + done, out->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return kf_err_sys(err, "cannot write \"%s\"", *path);
+		}
+		done += (size_t)n;
+	}
+	if (close(fd) < 0)
+		return kf_err_sys(err, "cannot write \"%s\"", *path);
+	return 0;
+}
+
+static void input_ref(struct kf_store_ref *r, const struct rec_input *in, struct kf_store_props *props,
+		      char **abs)
+{
+	struct stat sb;
+
+	r->path = in->event;
+	r->type = in->type;
+	r->name = kf_path_basename(in->file);
+	if (stat(in->file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
+		*abs = kf_path_absolute(in->file);
+		r->uri = *abs;
+		kf_store_props_int(props, "size", (int64_t)sb.st_size);
+		kf_store_props_int(props, "mtime", (int64_t)sb.st_mtime);
+		r->props = props;
+	} else {
+		r->file = in->file;
+	}
+}
+
+/* Record the execution with its input and output artifacts. The analysis
+ * is done and printed by then: a store that cannot be written is a warning. */
+static void record(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *exec_props,
+		   const struct rec_input *in, size_t nin, const struct rec_output *out)
+{
+	struct kf_store_ref refs[4], oref;
+	struct kf_store_props iprops[4];
+	struct kf_store_record rec;
+	struct kf_store *st = NULL;
+	char *dir = kf_ctx_store_dir(ctx), *tmp = NULL, *abs[4] = { NULL };
+	const char *context = NULL;
+	int64_t ctx_id = 0, exec_id = 0;
+	struct kf_err err;
+	size_t i, n = 0;
+
+	kf_err_clear(&err);
+	memset(refs, 0, sizeof refs);
+	memset(&oref, 0, sizeof oref);
+	memset(&rec, 0, sizeof rec);
+	for (i = 0; i < 4; i++)
+		iprops[i] = (struct kf_store_props)KF_STORE_PROPS_INIT;
+	if (kf_store_open(dir, &st, &err) < 0 || write_temp(dir, out, &tmp, &err) < 0)
+		goto out;
+	for (i = 0; i < nin && n < 4; i++) {
+		if (!strcmp(in[i].file, "-"))
+			continue;   /* standard input has no name to record */
+		if (!context)
+			context = kf_path_basename(in[i].file);
+		input_ref(&refs[n], &in[i], &iprops[n], &abs[n]);
+		n++;
+	}
+	oref.path = out->event;
+	oref.type = out->type;
+	oref.file = tmp;
+	oref.put = oref.move = true;
+	oref.props = out->props;
+	if (kf_store_context(st, "kf.Analysis", context ? context : "stdin", NULL, 0, &ctx_id, &err) < 0)
+		goto out;
+	rec.type = exec_type;
+	rec.name = ctx->cmd_path;
+	rec.state = KF_EXEC_COMPLETE;
+	rec.props = exec_props;
+	rec.inputs = refs;
+	rec.n_inputs = n;
+	rec.outputs = &oref;
+	rec.n_outputs = 1;
+	rec.contexts = &ctx_id;
+	rec.n_contexts = 1;
+	if (kf_store_record(st, &rec, &exec_id, &err) == 0 && ctx->verbose)
+		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)exec_id, dir);
+out:
+	if (err.code)
+		kf_print_warning(ctx, "not recorded in the store: %s", err.msg);
+	if (tmp)
+		unlink(tmp);   /* moved into the store on success */
+	for (i = 0; i < 4; i++) {
+		kf_store_ref_release(&refs[i]);
+		kf_store_props_release(&iprops[i]);
+		free(abs[i]);
+	}
+	kf_store_ref_release(&oref);
+	kf_store_close(st);
+	free(tmp);
+	free(dir);
+}
+
+static void record_json(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *eprops,
+			const struct rec_input *in, size_t nin, const char *event, const char *type,
+			const cJSON *doc, const struct kf_store_props *oprops)
+{
+	char *text = cJSON_PrintUnformatted(doc);
+	struct rec_output out = { event, type, text, strlen(text), oprops };
+
+	record(ctx, exec_type, eprops, in, nin, &out);
+	cJSON_free(text);
 }
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -155,9 +301,30 @@ static int compute(const struct kf_ctx *ctx, struct kf_args *args, const char *c
 	return rc;
 }
 
+static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct kf_stats_result *res,
+			 cJSON *doc)
+{
+	struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
+	struct rec_input in[4];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < args->argc && n < 4; i++)
+		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i] };
+	kf_store_props_int(&op, "num_examples", (int64_t)res->all->rows);
+	kf_store_props_int(&op, "num_features", (int64_t)res->all->n);
+	kf_store_props_int(&ep, "bad_rows", (int64_t)res->bad_rows);
+	if (kf_args_get(args, "slice"))
+		kf_store_props_str(&ep, "slice", kf_args_get(args, "slice"));
+	record_json(ctx, "kf.AnalyzeStats", &ep, in, n, "statistics", "Statistics", doc, &op);
+	kf_store_props_release(&ep);
+	kf_store_props_release(&op);
+}
+
 static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_stats_result res;
+	cJSON *doc = NULL;
 	int rc;
 
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
@@ -165,17 +332,17 @@ static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	rc = compute(ctx, args, (const char *const *)args->argv, (size_t)args->argc, NULL, &res, err);
 	if (rc < 0)
 		goto out;
-	if (want(ctx, "html")) {
+	doc = kf_stats_to_json(&res);
+	if (want(ctx, "html"))
 		rc = print_owned(kf_report_stats_html(&res, NULL, "kf analyze stats"), err);
-	} else if (table_output(ctx)) {
+	else if (table_output(ctx))
 		rc = print_stats_table(ctx, &res, err);
-	} else {
-		cJSON *doc = kf_stats_to_json(&res);
-
+	else
 		rc = kf_print_records(ctx, doc, NULL, "table|json|yaml|html", err);
-		cJSON_Delete(doc);
-	}
+	if (rc == 0)
+		record_stats(ctx, args, &res, doc);
 out:
+	cJSON_Delete(doc);
 	kf_stats_result_release(&res);
 	return rc;
 }
@@ -225,6 +392,24 @@ static int print_schema(const struct kf_ctx *ctx, const struct kf_schema *schema
 	return rc;
 }
 
+/* The schema is stored in TFDV's text format, whatever was printed. */
+static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_schema *schema)
+{
+	struct kf_store_props op = KF_STORE_PROPS_INIT;
+	struct kf_buf text = KF_BUF_INIT;
+	struct rec_input in = { "data", "Dataset", args->argv[0] };
+	struct rec_output out = { "schema", "Schema", NULL, 0, &op };
+
+	kf_schema_to_pbtxt(schema, &text);
+	out.content = kf_buf_str(&text);
+	out.len = text.len;
+	kf_store_props_int(&op, "num_features", (int64_t)schema->n);
+	kf_store_props_str(&op, "format", "pbtxt");
+	record(ctx, "kf.AnalyzeSchema", NULL, &in, 1, &out);
+	kf_store_props_release(&op);
+	kf_buf_release(&text);
+}
+
 static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_schema_infer_opts iopts = { 0 };
@@ -246,6 +431,8 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 	if (rc == 0) {
 		kf_schema_infer(&schema, res.all, &iopts);
 		rc = print_schema(ctx, &schema, res.source, err);
+		if (rc == 0)
+			record_schema(ctx, args, &schema);
 		kf_schema_release(&schema);
 	}
 	kf_stats_result_release(&res);
@@ -304,6 +491,19 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 		rc = kf_print_outs("no anomalies\n", err);
 	else
 		rc = kf_print_records(ctx, anomalies, cols, "table|json|yaml|html", err);
+	if (rc == 0) {
+		struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
+		struct rec_input in[2] = {
+			{ "data", "Dataset", args->argv[0] }, { "schema", "Schema", kf_args_get(args, "schema") },
+		};
+
+		if (kf_args_get(args, "environment"))
+			kf_store_props_str(&ep, "environment", kf_args_get(args, "environment"));
+		kf_store_props_int(&op, "num_anomalies", n);
+		record_json(ctx, "kf.AnalyzeValidate", &ep, in, 2, "anomalies", "Anomalies", anomalies, &op);
+		kf_store_props_release(&ep);
+		kf_store_props_release(&op);
+	}
 	if (rc == 0 && n > 0)
 		rc = kf_err_set(err, KF_EFAIL, "%d anomal%s found in \"%s\"", n, n == 1 ? "y" : "ies", res.source);
 out:
@@ -398,6 +598,16 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = print_owned(kf_report_drift_html(doc, "kf analyze drift"), err);
 	else
 		rc = kf_print_records(ctx, doc, cols, "table|json|yaml|html", err);
+	if (rc == 0) {
+		struct kf_store_props op = KF_STORE_PROPS_INIT;
+		struct rec_input in[2] = {
+			{ "baseline", "Dataset", args->argv[0] }, { "current", "Dataset", args->argv[1] },
+		};
+
+		kf_store_props_int(&op, "num_drifted", over);
+		record_json(ctx, "kf.AnalyzeDrift", NULL, in, 2, "drift", "Anomalies", doc, &op);
+		kf_store_props_release(&op);
+	}
 	if (rc == 0 && drifted)
 		rc = kf_err_set(err, KF_EFAIL, "%d feature%s drifted above the threshold", over, over == 1 ? "" : "s");
 out:
