@@ -36,3 +36,4 @@ KF_LIBS += -lstdc++
 endif
 EXTRA_DIST += lib/ml/cuda/kf_dense_cuda.cu
 TESTS += t/5001-train.bats
+TESTS += t/5002-trainjob.bats
