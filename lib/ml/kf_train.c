@@ -5,7 +5,7 @@
 #include "ml/kf_allreduce.h"
 #include "ml/kf_bundle.h"
 #include "ml/kf_dense.h"
-#include "ml/kf_expr.h"
+#include "ml/kf_labelexpr.h"
 #include "ml/kf_features.h"
 #include "ml/kf_metrics.h"
 #include "ml/kf_mf.h"
@@ -63,7 +63,7 @@ struct source {
 	char **names;
 	size_t n_cols;
 	long label_col;
-	struct kf_expr *expr;
+	struct kf_labelexpr *expr;
 	enum task task;
 	struct kf_strmap classes;   /* multiclass: label text -> class index */
 	char **class_names;
@@ -82,7 +82,7 @@ static void source_release(struct source *s)
 	for (i = 0; i < s->n_cols; i++)
 		free(s->names[i]);
 	free(s->names);
-	kf_expr_free(s->expr);
+	kf_labelexpr_free(s->expr);
 	kf_strmap_release(&s->classes);
 	for (i = 0; i < s->n_classes; i++)
 		free(s->class_names[i]);
@@ -116,7 +116,7 @@ static int source_init(struct source *s, const struct kf_train_opts *o, struct k
 	kf_csv_free(c);
 	s->vals = kf_xcalloc(s->n_cols + 1, sizeof *s->vals);
 	if (o->label_expr) {
-		rc = kf_expr_parse(&s->expr, o->label_expr, (const char *const *)s->names, s->n_cols, err);
+		rc = kf_labelexpr_parse(&s->expr, o->label_expr, (const char *const *)s->names, s->n_cols, err);
 		if (rc < 0)
 			return rc;
 	} else if (o->label) {
@@ -163,7 +163,7 @@ static int row_label(struct source *s, const char *file, long line, double *y, s
 	size_t *cls;
 
 	if (s->expr) {
-		v = kf_expr_eval(s->expr, s->vals);
+		v = kf_labelexpr_eval(s->expr, s->vals);
 		if (s->task == T_BINARY) {
 			*y = (v != 0 && !isnan(v)) ? 1 : 0;
 			return 1;
@@ -229,7 +229,7 @@ static int fit_pass(struct source *s, struct kf_features *fs, struct counts *cnt
 	if (s->label_col >= 0)
 		skip[s->label_col] = true;
 	if (s->expr) {
-		kf_expr_columns(s->expr, &cols, &n_cols);
+		kf_labelexpr_columns(s->expr, &cols, &n_cols);
 		for (i = 0; i < n_cols; i++)
 			skip[cols[i]] = true;
 		free(cols);

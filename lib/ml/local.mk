@@ -5,7 +5,7 @@ libkf_a_SOURCES += \
 	lib/ml/kf_allreduce.c lib/ml/kf_allreduce.h \
 	lib/ml/kf_bundle.c lib/ml/kf_bundle.h \
 	lib/ml/kf_dense.c lib/ml/kf_dense.h \
-	lib/ml/kf_expr.c lib/ml/kf_expr.h \
+	lib/ml/kf_labelexpr.c lib/ml/kf_labelexpr.h \
 	lib/ml/kf_features.c lib/ml/kf_features.h \
 	lib/ml/kf_metrics.c lib/ml/kf_metrics.h \
 	lib/ml/kf_mf.c lib/ml/kf_mf.h \
