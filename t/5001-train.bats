@@ -167,3 +167,19 @@ YAML
 	run jv stream/metrics.json 'd["auc"]'
 	awk -v a="$mem_auc" -v b="$output" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 0.02) }'
 }
+
+@test "training is recorded in the store: data in; model, transform, metrics out" {
+	train_logistic m
+	run jv m/kf-model.json '[d["lineage"]["execution"], d["lineage"]["modelArtifact"] > 0, d["lineage"]["store"]]'
+	assert_output "1
+True
+$KF_STORE"
+	run sqlite3 "$KF_STORE/kf.db" "select ev.type, p.step_key, t.name from Event ev join EventPath p on p.event_id = ev.id
+		join Artifact a on a.id = ev.artifact_id join Type t on t.id = a.type_id order by ev.type, p.step_key"
+	assert_output "3|data|Dataset
+4|metrics|Metrics
+4|model|Model
+4|transform|Transform"
+	run sqlite3 "$KF_STORE/kf.db" "select t.name, e.name from Execution e join Type t on t.id = e.type_id"
+	assert_output "kf.Train|logistic"
+}

@@ -898,7 +898,8 @@ static cJSON *training_json(const struct kf_train_opts *o, int epochs, size_t ba
 	return t;
 }
 
-/* Write metrics.json, kf-features.yaml and, last, kf-model.json. */
+/* Write kf-features.yaml (the spec), transform.json (the fitted transform,
+ * for lineage), metrics.json and, last, kf-model.json. */
 static int write_bundle(const struct kf_train_opts *o, cJSON *meta, const struct kf_features *fs,
 			struct kf_err *err)
 {
@@ -915,6 +916,13 @@ static int write_bundle(const struct kf_train_opts *o, cJSON *meta, const struct
 		free(path);
 	}
 	kf_buf_release(&y);
+	if (rc < 0)
+		return rc;
+	text = cJSON_Print(cJSON_GetObjectItemCaseSensitive(meta, "features"));
+	path = kf_path_join(o->out, "transform.json");
+	rc = kf_fs_write_atomic(path, text, strlen(text), err);
+	free(path);
+	free(text);
 	if (rc < 0)
 		return rc;
 	text = cJSON_Print(cJSON_GetObjectItemCaseSensitive(meta, "metrics"));
