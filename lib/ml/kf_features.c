@@ -372,15 +372,16 @@ int kf_features_fit_new(struct kf_features_fit **out, struct kf_features *spec,
 				kf_features_fit_free(fit);
 				return KF_EINPUT;
 			}
-			if (fit->skip[c]) {
-				kf_err_at(err, KF_EINPUT, spec->spec_file, f->line, f->col_no,
-					  "feature \"%s\" uses column \"%s\", which is the label or in the label expression",
-					  f->name, f->vocab[j]);
-				kf_features_fit_free(fit);
-				return KF_EINPUT;
-			}
 			f->col[j] = (size_t)c;
 		}
+	}
+	/* A spec reads only its own columns: collect statistics for those. */
+	if (spec) {
+		for (i = 0; i < n; i++)
+			fit->skip[i] = true;
+		for (i = 0; i < spec->n; i++)
+			for (j = 0; j < spec->f[i].n_vocab; j++)
+				fit->skip[spec->f[i].col[j]] = false;
 	}
 	*out = fit;
 	return 0;
@@ -413,6 +414,8 @@ void kf_features_fit_add(struct kf_features_fit *fit, const char *const *values)
 		const char *v = values[i];
 		double x;
 
+		if (fit->skip[i])
+			continue;   /* not a feature: no statistics needed */
 		s->rows++;
 		if (missing(v)) {
 			s->n_missing++;
