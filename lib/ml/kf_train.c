@@ -791,103 +791,108 @@ static int ckpt_write(const char *dir, const char *name, const void *data, size_
 	return rc;
 }
 
+/* One file per checkpoint, replaced each epoch: "KFCKPT01", the length of
+ * a JSON header (uint64, native), the header (epoch, Adam step, early
+ * stopping state, data digest, the sha256 of the arrays), then the
+ * parameters, Adam's two moments and the best parameters (native doubles:
+ * a checkpoint is resumed on the machine that wrote it). */
+#define CKPT_MAGIC "KFCKPT01"
+#define CKPT_FILE "checkpoint.bin"
+
 static int save_checkpoint(struct trainer *t, struct kf_err *err)
 {
-	size_t np = t->nn.n_params;
-	char *dir = kf_path_join(t->o->out, CKPT_DIR), *text, name[64], hex[65];
-	double *all = kf_xmalloc(4 * np * sizeof *all);
+	size_t np = t->nn.n_params, arrays = 4 * np * sizeof(double), hlen, off;
+	char *dir = kf_path_join(t->o->out, CKPT_DIR), *text, hex[65], num[40];
+	unsigned char *buf;
+	uint64_t len64;
 	cJSON *st;
 	int rc;
 
-	memcpy(all, t->nn.params, np * sizeof *all);
-	memcpy(all + np, t->m, np * sizeof *all);
-	memcpy(all + 2 * np, t->v, np * sizeof *all);
-	memcpy(all + 3 * np, t->best, np * sizeof *all);
-	kf_sha256_hex(all, 4 * np * sizeof *all, hex);
-	snprintf(name, sizeof name, "ckpt-%d.bin", t->epoch);
-	rc = kf_fs_mkdirs(dir, err);
-	if (rc == 0)
-		rc = ckpt_write(dir, name, all, 4 * np * sizeof *all, err);
-	free(all);
-	if (rc < 0) {
-		free(dir);
-		return rc;
-	}
+	buf = kf_xmalloc(arrays + 1);
+	memcpy(buf, t->nn.params, np * sizeof(double));
+	memcpy(buf + np * sizeof(double), t->m, np * sizeof(double));
+	memcpy(buf + 2 * np * sizeof(double), t->v, np * sizeof(double));
+	memcpy(buf + 3 * np * sizeof(double), t->best, np * sizeof(double));
+	kf_sha256_hex(buf, arrays, hex);
 	st = cJSON_CreateObject();
 	cJSON_AddNumberToObject(st, "epoch", t->epoch);
 	cJSON_AddNumberToObject(st, "adamStep", (double)t->adam.t);
-	cJSON_AddNumberToObject(st, "bestLoss", isfinite(t->best_loss) ? t->best_loss : 1e308);
+	snprintf(num, sizeof num, "%.17g", t->best_loss);
+	cJSON_AddItemToObject(st, "bestLoss", cJSON_CreateRaw(isfinite(t->best_loss) ? num : "null"));
 	cJSON_AddNumberToObject(st, "bestEpoch", t->best_epoch);
 	cJSON_AddNumberToObject(st, "badEpochs", t->bad_epochs);
 	cJSON_AddStringToObject(st, "dataSha256", t->data_sha);
 	cJSON_AddNumberToObject(st, "params", (double)np);
-	cJSON_AddStringToObject(st, "file", name);
 	cJSON_AddStringToObject(st, "sha256", hex);
 	cJSON_AddItemToObject(st, "history", cJSON_Duplicate(t->history, 1));
-	text = cJSON_Print(st);
-	rc = ckpt_write(dir, "state.json", text, strlen(text), err);
-	free(text);
+	text = cJSON_PrintUnformatted(st);
 	cJSON_Delete(st);
-	if (rc == 0 && t->epoch > 1) {   /* the previous epoch's file is no longer referenced */
-		char *old;
-
-		snprintf(name, sizeof name, "ckpt-%d.bin", t->epoch - 1);
-		old = kf_path_join(dir, name);
-		remove(old);
-		free(old);
-	}
+	hlen = strlen(text);
+	len64 = hlen;
+	buf = kf_xrealloc(buf, 16 + hlen + arrays);
+	memmove(buf + 16 + hlen, buf, arrays);
+	memcpy(buf, CKPT_MAGIC, 8);
+	memcpy(buf + 8, &len64, 8);
+	memcpy(buf + 16, text, hlen);
+	off = 16 + hlen + arrays;
+	free(text);
+	rc = kf_fs_mkdirs(dir, err);
+	if (rc == 0)
+		rc = ckpt_write(dir, CKPT_FILE, buf, off, err);
+	free(buf);
 	free(dir);
 	return rc;
 }
 
 static int load_checkpoint(struct trainer *t, struct kf_err *err)
 {
-	size_t np = t->nn.n_params;
-	char *dir = kf_path_join(t->o->out, CKPT_DIR), *path = kf_path_join(dir, "state.json"), *bin = NULL, hex[65];
-	struct kf_buf text = KF_BUF_INIT, data = KF_BUF_INIT;
-	const cJSON *it, *file, *sha;
+	size_t np = t->nn.n_params, arrays = 4 * np * sizeof(double);
+	char *dir = kf_path_join(t->o->out, CKPT_DIR), *path = kf_path_join(dir, CKPT_FILE), hex[65];
+	struct kf_buf data = KF_BUF_INIT;
+	const cJSON *it, *sha;
 	cJSON *st = NULL;
+	uint64_t hlen = 0;
+	const unsigned char *arr;
 	int rc;
 
-	rc = kf_fs_read_file(path, &text, err);
+	rc = kf_fs_read_file(path, &data, err);
 	if (rc < 0) {
 		kf_err_set(err, KF_ENOTFOUND, "--resume: no checkpoint in \"%s\"", t->o->out);
 		goto out;
 	}
 	rc = KF_EINPUT;
-	st = cJSON_Parse(kf_buf_str(&text));
+	if (data.len >= 16)
+		memcpy(&hlen, data.data + 8, 8);
+	if (data.len < 16 || memcmp(data.data, CKPT_MAGIC, 8) || hlen > data.len - 16) {
+		kf_err_set(err, rc, "--resume: \"%s\" is not a kf checkpoint", path);
+		goto out;
+	}
+	st = cJSON_ParseWithLength(data.data + 16, (size_t)hlen);
 	it = cJSON_GetObjectItemCaseSensitive(st, "dataSha256");
 	if (!cJSON_IsString(it) || strcmp(it->valuestring, t->data_sha)) {
 		kf_err_set(err, rc, "--resume: the checkpoint in \"%s\" was made from different data", t->o->out);
 		goto out;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(st, "params");
-	if (!cJSON_IsNumber(it) || (size_t)it->valuedouble != np) {
+	if (!cJSON_IsNumber(it) || (size_t)it->valuedouble != np || data.len - 16 - hlen != arrays) {
 		kf_err_set(err, rc, "--resume: the checkpoint in \"%s\" has a different model shape", t->o->out);
 		goto out;
 	}
-	file = cJSON_GetObjectItemCaseSensitive(st, "file");
+	arr = (const unsigned char *)data.data + 16 + hlen;
 	sha = cJSON_GetObjectItemCaseSensitive(st, "sha256");
-	if (!cJSON_IsString(file) || !cJSON_IsString(sha) || strchr(file->valuestring, '/')) {
-		kf_err_set(err, rc, "--resume: \"%s\" is damaged", path);
+	kf_sha256_hex(arr, arrays, hex);
+	if (!cJSON_IsString(sha) || strcmp(hex, sha->valuestring)) {
+		kf_err_set(err, rc, "--resume: checkpoint \"%s\" is damaged (sha256 mismatch)", path);
 		goto out;
 	}
-	bin = kf_path_join(dir, file->valuestring);
-	if ((rc = kf_fs_read_file(bin, &data, err)) < 0)
-		goto out;
-	rc = KF_EINPUT;
-	kf_sha256_hex(data.data ? data.data : "", data.len, hex);
-	if (data.len != 4 * np * sizeof(double) || strcmp(hex, sha->valuestring)) {
-		kf_err_set(err, rc, "--resume: checkpoint \"%s\" does not match state.json", bin);
-		goto out;
-	}
-	memcpy(t->nn.params, data.data, np * sizeof(double));
-	memcpy(t->m, data.data + np * sizeof(double), np * sizeof(double));
-	memcpy(t->v, data.data + 2 * np * sizeof(double), np * sizeof(double));
-	memcpy(t->best, data.data + 3 * np * sizeof(double), np * sizeof(double));
+	memcpy(t->nn.params, arr, np * sizeof(double));
+	memcpy(t->m, arr + np * sizeof(double), np * sizeof(double));
+	memcpy(t->v, arr + 2 * np * sizeof(double), np * sizeof(double));
+	memcpy(t->best, arr + 3 * np * sizeof(double), np * sizeof(double));
 	t->epoch = cJSON_GetObjectItemCaseSensitive(st, "epoch")->valueint;
 	t->adam.t = (long)cJSON_GetObjectItemCaseSensitive(st, "adamStep")->valuedouble;
-	t->best_loss = cJSON_GetObjectItemCaseSensitive(st, "bestLoss")->valuedouble;
+	it = cJSON_GetObjectItemCaseSensitive(st, "bestLoss");
+	t->best_loss = cJSON_IsNumber(it) ? it->valuedouble : INFINITY;
 	t->best_epoch = cJSON_GetObjectItemCaseSensitive(st, "bestEpoch")->valueint;
 	t->bad_epochs = cJSON_GetObjectItemCaseSensitive(st, "badEpochs")->valueint;
 	it = cJSON_GetObjectItemCaseSensitive(st, "history");
@@ -898,9 +903,7 @@ static int load_checkpoint(struct trainer *t, struct kf_err *err)
 	rc = 0;
 out:
 	cJSON_Delete(st);
-	kf_buf_release(&text);
 	kf_buf_release(&data);
-	free(bin);
 	free(path);
 	free(dir);
 	return rc;
