@@ -19,6 +19,7 @@ extern const struct kf_cmd kf_cmd_analyze;
 extern const struct kf_cmd kf_cmd_compile;
 extern const struct kf_cmd kf_cmd_lineage;
 extern const struct kf_cmd kf_cmd_run;
+extern const struct kf_cmd kf_cmd_train;
 extern const struct kf_cmd kf_cmd_upload;
 extern const struct kf_cmd kf_cmd_version;
 
@@ -29,6 +30,7 @@ static const struct kf_cmd *const commands[] = {
 	&kf_cmd_compile,
 	&kf_cmd_lineage,
 	&kf_cmd_run,
+	&kf_cmd_train,
 	&kf_cmd_upload,
 	&kf_cmd_version,
 	NULL,
