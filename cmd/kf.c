@@ -15,11 +15,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef KF_HAVE_MICROHTTPD
+extern const struct kf_cmd kf_cmd_serve;
+#endif
 extern const struct kf_cmd kf_cmd_version;
 
 /* Every command, alphabetically. Exact names only: no prefix matching, so
  * scripts never break when a command is added. */
 static const struct kf_cmd *const commands[] = {
+#ifdef KF_HAVE_MICROHTTPD
+	&kf_cmd_serve,
+#endif
 	&kf_cmd_version,
 	NULL,
 };

@@ -208,7 +208,7 @@ static enum MHD_Result queue_now(struct kf_http_req *req, int status, const char
 	enum MHD_Result rc;
 	size_t len;
 
-	kf_buf_adds(&b, "{\"error\": \"");
+	kf_buf_adds(&b, "{\"error\":\"");
 	kf_buf_add_json_escaped(&b, msg);
 	kf_buf_adds(&b, "\"}");
 	len = b.len;

@@ -849,14 +849,17 @@ long kf_repo_loaded(struct kf_repo *repo)
 	return n;
 }
 
-bool kf_repo_ready(struct kf_repo *repo)
+bool kf_repo_ready(struct kf_repo *repo, char **unready)
 {
 	bool ready = true;
 	size_t i;
 
 	pthread_mutex_lock(&repo->lock);
-	for (i = 0; i < repo->n_models && ready; i++)
+	for (i = 0; i < repo->n_models && ready; i++) {
 		ready = highest_available(repo->models[i], 0) > 0;
+		if (!ready && unready)
+			*unready = kf_xstrdup(repo->models[i]->name);
+	}
 	pthread_mutex_unlock(&repo->lock);
 	return ready;
 }

@@ -99,7 +99,8 @@ void kf_repo_names(struct kf_repo *repo, struct kf_strv *names);
 cJSON *kf_repo_describe(struct kf_repo *repo, const char *name);
 /* Versions loaded, over all models. */
 long kf_repo_loaded(struct kf_repo *repo);
-/* True when every model has a version serving. */
-bool kf_repo_ready(struct kf_repo *repo);
+/* True when every model has a version serving; else false and, when
+ * unready is not NULL, the first model without one (caller frees). */
+bool kf_repo_ready(struct kf_repo *repo, char **unready);
 
 #endif
