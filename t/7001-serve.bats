@@ -94,9 +94,9 @@ P2=0.35481935159305011
 }
 
 @test "serve: a model that cannot be loaded stops the start" {
-	mkdir -p broken/1
-	echo '{"kind": "logistic"}' >broken/1/kf-model.json
-	run_kf -2 serve --repo . --port "$(free_port)"
+	mkdir -p bad/broken/1
+	echo '{"kind": "logistic"}' >bad/broken/1/kf-model.json
+	run_kf -2 serve --repo bad --port "$(free_port)"
 	assert_line --index 0 --partial 'kf: warning: model "broken" version 1: '
 	assert_line --index 1 'kf: error: model "broken" has no version that loads'
 	run "$KF_BIN" serve --port "$(free_port)" --address 300.1.2.3 "$TEST_DIR/taxi"
@@ -157,7 +157,7 @@ P2=0.35481935159305011
 @test "serve: request errors answer 4xx with TF Serving's body and the server stays up" {
 	start_server "$TEST_DIR/taxi"
 	call POST /v1/models/taxi:predict '{"instances":[{"fare":1}'
-	expect 400 '{"error":"JSON Parse error: invalid JSON at offset 25"}'
+	expect 400 '{"error":"JSON Parse error: invalid JSON at offset 23"}'
 	call POST /v1/models/taxi:predict '[1,2]'
 	expect 400 '{"error":"the request body must be a JSON object"}'
 	call POST /v1/models/taxi:predict '{"instances":[{"faer":1}]}'
@@ -276,6 +276,8 @@ P2=0.35481935159305011
 	stop_server
 	run_kf -2 serve --repo "$TEST_DIR/repo" --canary taxi=5
 	assert_output 'kf: error: --canary wants NAME:VERSION=PERCENT, not "taxi=5"'
+	run_kf -2 serve --repo "$TEST_DIR/repo" --canary taxo:1=5 --port "$(free_port)"
+	assert_output --partial 'kf: error: canary for unknown model "taxo"'
 }
 
 @test "serve: a version added while requests run: zero failures, then it answers" {
@@ -434,14 +436,14 @@ P2=0.35481935159305011
 @test "serve: a slow client is cut off and does not hold up others" {
 	start_server "$TEST_DIR/taxi" --timeout 1 --threads 1
 	# half a request, then silence
-	exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-	printf 'POST /v1/models/taxi:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"inst' >&3
+	exec 7<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'POST /v1/models/taxi:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"inst' >&7
 	call POST /v1/models/taxi:predict "{\"instances\":$ROWS}"
 	expect 200 "{\"predictions\":[$P1,$P2]}"
 	# the server closes the idle connection: reading it ends
-	run timeout 10 cat <&3
+	run timeout 10 cat <&7
 	[ "$status" -eq 0 ]
-	exec 3<&-
+	exec 7<&-
 	call GET /v2/health/live
 	expect 200 '{"live":true}'
 	stop_server
@@ -509,23 +511,23 @@ P2=0.35481935159305011
 	spec:
 	  predictor:
 	    containers:
-	      - name: kserve-container
-	        image: kf:0.1.0
-	        args:
-	          - serve
-	          - /mnt/models
-	          - --name
-	          - taxi
-	          - --address
-	          - 0.0.0.0
-	          - --port
-	          - "8080"
-	        env:
-	          - name: STORAGE_URI
-	            value: s3://models/taxi/2
-	        ports:
-	          - containerPort: 8080
-	            protocol: TCP
+	    - name: kserve-container
+	      image: kf:0.1.0
+	      args:
+	      - serve
+	      - /mnt/models
+	      - --name
+	      - taxi
+	      - --address
+	      - '0.0.0.0'
+	      - --port
+	      - '8080'
+	      env:
+	      - name: STORAGE_URI
+	        value: s3://models/taxi/2
+	      ports:
+	      - containerPort: 8080
+	        protocol: TCP
 	EOF
 	echo "$output" >got.yaml
 	diff -u want.yaml got.yaml

@@ -1197,6 +1197,8 @@ int kf_server_start(struct kf_server *srv, struct kf_err *err)
 	int rc;
 
 	rc = kf_repo_scan(srv->repo, err);
+	if (!rc)
+		rc = kf_repo_check_canaries(srv->repo, err);
 	if (rc)
 		return rc;
 	/* as TensorFlow Serving does, refuse to start without every model */
