@@ -15,17 +15,23 @@
 #include <string.h>
 #include <unistd.h>
 
+extern const struct kf_cmd kf_cmd_compile;
+extern const struct kf_cmd kf_cmd_run;
 #ifdef KF_HAVE_MICROHTTPD
 extern const struct kf_cmd kf_cmd_serve;
 #endif
+extern const struct kf_cmd kf_cmd_train;
 extern const struct kf_cmd kf_cmd_version;
 
 /* Every command, alphabetically. Exact names only: no prefix matching, so
  * scripts never break when a command is added. */
 static const struct kf_cmd *const commands[] = {
+	&kf_cmd_compile,
+	&kf_cmd_run,
 #ifdef KF_HAVE_MICROHTTPD
 	&kf_cmd_serve,
 #endif
+	&kf_cmd_train,
 	&kf_cmd_version,
 	NULL,
 };

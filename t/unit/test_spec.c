@@ -1,0 +1,269 @@
+/* Unit tests of the spec model: loading, templates, placeholder expansion,
+ * when expressions and packages. */
+#include "package/kf_package.h"
+#include "spec/kf_expr.h"
+#include "spec/kf_pipeline.h"
+#include "util/kf_buf.h"
+#include "util/kf_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kf_tap.h"
+
+static const char spec_text[] =
+	"apiVersion: kf/v1\n"
+	"kind: Pipeline\n"
+	"metadata: {name: unit}\n"
+	"spec:\n"
+	"  params:\n"
+	"    n: {type: Integer, default: 3}\n"
+	"    items: {type: JsonArray, default: [a, b]}\n"
+	"  components:\n"
+	"    add:\n"
+	"      name: Add\n"
+	"      inputs: [{name: a, type: Integer}, {name: b, type: Integer, default: '0'}, {name: extra, optional: true}]\n"
+	"      outputs: [{name: sum, type: Integer}]\n"
+	"      implementation:\n"
+	"        container:\n"
+	"          image: alpine\n"
+	"          command: [sh, -c, 'echo $(($0 + $1)) > $2', {inputValue: a}, {inputValue: b}, {outputPath: sum}]\n"
+	"          args:\n"
+	"          - if: {cond: {isPresent: extra}, then: [--extra, {inputPath: extra}], else: --none}\n"
+	"          - {concat: [a=, {inputValue: a}, ';']}\n"
+	"  steps:\n"
+	"    second:\n"
+	"      component: add\n"
+	"      args: {a: '{{steps.first.outputs.sum}}', b: 4}\n"
+	"      when: '{{params.n}} > 2 && \"{{steps.first.outputs.sum}}\" != \"x\"'\n"
+	"    first:\n"
+	"      component: add\n"
+	"      args: {a: '{{params.n}}', extra: hello}\n"
+	"    each:\n"
+	"      component: add\n"
+	"      parallelFor: '{{params.items}}'\n"
+	"      args: {a: '1'}\n"
+	"      after: [second]\n";
+
+static const char *in_val(void *ctx, size_t i)
+{
+	const char *const *v = ctx;
+
+	return v[i];
+}
+
+static const char *in_path(void *ctx, size_t i)
+{
+	(void)ctx;
+	return i == 2 ? "/in/extra" : NULL;
+}
+
+static const char *out_path(void *ctx, size_t i)
+{
+	(void)ctx;
+	return i == 0 ? "/out/sum" : NULL;
+}
+
+static const char *val_param(void *ctx, size_t i, struct kf_err *err)
+{
+	(void)ctx;
+	(void)err;
+	return i == 0 ? "3" : "[\"a\"]";
+}
+
+static const char *val_output(void *ctx, size_t step, size_t out, struct kf_err *err)
+{
+	(void)ctx;
+	(void)step;
+	(void)out;
+	(void)err;
+	return "7";
+}
+
+static void test_load(void)
+{
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_pipeline *p = NULL;
+	struct kf_strv ov = KF_STRV_INIT;
+	struct kf_pipeline_opts opts = { .overrides = &ov };
+	const struct kf_step *second, *first;
+	const struct kf_component *c;
+	int rc;
+
+	kf_strv_push(&ov, "n=5");
+	rc = kf_pipeline_load_text(&p, "unit.yaml", spec_text, strlen(spec_text), &opts, &errs);
+	TAP_OK(rc == 0 && p, "spec loads (%s)", errs.n ? errs.items[0].msg : "ok");
+	if (!p) {
+		kf_errlist_release(&errs);
+		kf_strv_release(&ov);
+		return;
+	}
+	TAP_STR(p->name, "unit", "metadata.name");
+	TAP_OK(p->n_params == 2 && p->params[0].kind == KF_TYPE_INTEGER, "params typed");
+	TAP_STR(p->params[0].value, "5", "-p overrides the default");
+	TAP_STR(p->params[1].default_value, "[\"a\",\"b\"]", "a list default is JSON text");
+	TAP_OK(p->n_steps == 3 && kf_pipeline_step(p, "first") == 1, "steps by name");
+	second = &p->steps[0];
+	first = &p->steps[1];
+	TAP_OK(second->n_deps == 1 && second->deps[0] == 1, "output reference makes a dependency");
+	TAP_OK(p->order[0] == 1 && p->order[1] == 0 && p->order[2] == 2, "topological order");
+	TAP_OK(second->when && second->when->op == KF_EXPR_AND, "when parsed");
+	TAP_OK(p->steps[2].loop == KF_LOOP_PARAM, "parallelFor over a parameter");
+	TAP_OK(first->n_args == 2 && first->args[0].index == 0 && first->args[1].index == 2,
+	       "args in input order");
+	c = first->component;
+	TAP_OK(c->inputs[0].uses == KF_USE_VALUE && c->inputs[2].uses == KF_USE_PATH &&
+	       c->outputs[0].uses == KF_USE_PATH, "uses computed");
+	TAP_OK(strlen(c->digest) == 64, "digest");
+	{
+		const char *vals[] = { "3", "0", "x" };
+		struct kf_expand_cb cb = { vals, in_val, in_path, out_path };
+		struct kf_strv argv = KF_STRV_INIT;
+		struct kf_err err;
+		char *joined;
+
+		kf_err_clear(&err);
+		rc = kf_component_expand(c, &cb, &argv, &err);
+		joined = kf_strv_join(&argv, "|");
+		TAP_STR(joined, "sh|-c|echo $(($0 + $1)) > $2|3|0|/out/sum|--extra|/in/extra|a=3;",
+			"expansion with an optional input present");
+		free(joined);
+		kf_strv_release(&argv);
+		vals[2] = NULL;
+		rc = kf_component_expand(c, &cb, &argv, &err);
+		joined = kf_strv_join(&argv, "|");
+		TAP_STR(joined, "sh|-c|echo $(($0 + $1)) > $2|3|0|/out/sum|--none|a=3;",
+			"expansion with it absent takes else");
+		free(joined);
+		kf_strv_release(&argv);
+		vals[0] = NULL;
+		rc = kf_component_expand(c, &cb, &argv, &err);
+		TAP_OK(rc == KF_EINPUT && strstr(err.msg, "\"a\" has no value"), "absent value is an error");
+		kf_strv_release(&argv);
+	}
+	{
+		struct kf_tmpl_values vals = { NULL, val_param, val_output, NULL, NULL };
+		struct kf_err err;
+		bool r = false;
+		char *s = NULL;
+
+		kf_err_clear(&err);
+		rc = kf_expr_eval(second->when, &vals, &r, &err);
+		TAP_OK(rc == 0 && r, "when evaluates true");
+		rc = kf_tmpl_expand(&second->args[0].value, &vals, &s, &err);
+		TAP_STR(s, "7", "template expands an output");
+		free(s);
+	}
+	kf_pipeline_free(p);
+	kf_errlist_release(&errs);
+	kf_strv_release(&ov);
+}
+
+static void test_errors(void)
+{
+	static const char bad[] =
+		"apiVersion: kf/v1\nkind: Pipeline\nmetadata: {name: bad}\nspec:\n"
+		"  components:\n    e: {implementation: {container: {image: a, command: [echo]}}}\n"
+		"  steps:\n"
+		"    a: {component: e, after: [b]}\n"
+		"    b: {component: e, after: [a], retris: 2}\n";
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_pipeline *p = NULL;
+	int rc;
+
+	rc = kf_pipeline_load_text(&p, "bad.yaml", bad, strlen(bad), NULL, &errs);
+	TAP_OK(rc == KF_EINPUT && !p, "invalid spec fails");
+	TAP_OK(errs.n == 1 && strstr(errs.items[0].msg, "did you mean \"retries\"") &&
+	       errs.items[0].line == 9, "unknown key reported with its line: %s",
+	       errs.n ? errs.items[0].msg : "");
+	kf_errlist_release(&errs);
+	{
+		static const char cyc[] =
+			"apiVersion: kf/v1\nkind: Pipeline\nmetadata: {name: bad}\nspec:\n"
+			"  components:\n    e: {implementation: {container: {image: a, command: [echo]}}}\n"
+			"  steps:\n"
+			"    a: {component: e, after: [c]}\n"
+			"    b: {component: e, after: [a]}\n"
+			"    c: {component: e, after: [b]}\n";
+
+		rc = kf_pipeline_load_text(&p, "cyc.yaml", cyc, strlen(cyc), NULL, &errs);
+		TAP_OK(rc == KF_EINPUT && errs.n == 1, "a cycle is an error");
+		TAP_STR(errs.n ? errs.items[0].msg : "", "dependency cycle: a -> b -> c -> a", "cycle named");
+		kf_errlist_release(&errs);
+	}
+}
+
+static bool expr(const char *text, bool *r)
+{
+	struct kf_err err;
+
+	kf_err_clear(&err);
+	return kf_expr_eval_text(text, r, &err) == 0;
+}
+
+static void test_expr(void)
+{
+	struct kf_pos pos = { "x.yaml", 3, 10 };
+	struct kf_expr *e;
+	struct kf_err err;
+	bool r;
+
+	TAP_OK(expr("heads == heads", &r) && r, "string ==");
+	TAP_OK(expr("10 > 9", &r) && r, "numeric > (not string compare)");
+	TAP_OK(expr("2 <= 1 || !(a != a)", &r) && r, "|| ! ()");
+	TAP_OK(expr("'a b' == \"a b\" && 1.5 >= 1.5", &r) && r, "quoted strings");
+	TAP_OK(expr("true", &r) && r, "bare true");
+	TAP_OK(!expr("abc > 1", &r), "non-number compare fails");
+	kf_err_clear(&err);
+	TAP_OK(kf_expr_parse(&e, "a == (b", pos, &err) == KF_EINPUT && err.col == 15,
+	       "syntax error placed (col %d: %s)", err.col, err.msg);
+	kf_err_clear(&err);
+	TAP_OK(kf_expr_parse(&e, "a ==", pos, &err) == KF_EINPUT, "missing operand");
+}
+
+static void test_package(void)
+{
+	static const char yaml[] = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n";
+	enum kf_package_format fmts[] = { KF_PACKAGE_TGZ, KF_PACKAGE_ZIP };
+	const char *names[] = { "p.tar.gz", "p.zip" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct kf_buf a = KF_BUF_INIT, b = KF_BUF_INIT, back = KF_BUF_INIT;
+		struct kf_err err;
+		char *member = NULL;
+
+		kf_err_clear(&err);
+		kf_package_encode(fmts[i], yaml, strlen(yaml), 0, &a, &err);
+		kf_package_encode(fmts[i], yaml, strlen(yaml), 0, &b, &err);
+		TAP_OK(a.len && a.len == b.len && !memcmp(a.data, b.data, a.len), "%s deterministic", names[i]);
+		TAP_OK(kf_package_read_mem(names[i], a.data, a.len, &back, &member, &err) == 0,
+		       "%s reads back (%s)", names[i], err.msg);
+		TAP_STR(kf_buf_str(&back), yaml, "%s content", names[i]);
+		TAP_STR(member, "pipeline.yaml", "%s member", names[i]);
+		free(member);
+		kf_buf_release(&a);
+		kf_buf_release(&b);
+		kf_buf_release(&back);
+	}
+	{
+		struct kf_buf back = KF_BUF_INIT;
+		struct kf_err err;
+		enum kf_package_format f;
+
+		kf_err_clear(&err);
+		TAP_OK(kf_package_read_mem("x.bin", "junk", 4, &back, NULL, &err) == KF_EINPUT,
+		       "unknown bytes refused");
+		TAP_OK(kf_package_format_of("x.tgz", &f, &err) == 0 && f == KF_PACKAGE_TGZ, "tgz by extension");
+		kf_buf_release(&back);
+	}
+}
+
+int main(void)
+{
+	test_load();
+	test_errors();
+	test_expr();
+	test_package();
+	return tap_done();
+}
