@@ -4,6 +4,7 @@
 #include "kf_cmd.h"
 #include "kf_print.h"
 #include "serve/kf_server.h"
+#include "store/kf_store.h"
 #include "util/kf_buf.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
@@ -45,7 +46,10 @@ static const struct kf_opt serve_opts[] = {
 
 struct serve_state {
 	const struct kf_ctx *ctx;
-	pthread_mutex_t lock;   /* stderr lines from the server threads */
+	pthread_mutex_t lock;   /* stderr and the store, from the server threads */
+	struct kf_store *store; /* NULL: loads are not recorded */
+	const char *address;
+	long port;
 };
 
 static int parse_count(const struct kf_args *args, const char *name, long min, long max, long dflt,
@@ -166,17 +170,85 @@ static void access_log(const struct kf_http_log_entry *e, void *cls)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/* The Model artifact a bundle was trained as, when it was trained with
+ * this store (its kf-model.json names both); else 0. */
+static int64_t trained_artifact(struct kf_store *store, const char *dir)
+{
+	char *path = kf_path_join(dir, "kf-model.json"), *abs_store = kf_path_absolute(kf_store_dir(store));
+	struct kf_buf b = KF_BUF_INIT;
+	const cJSON *lin, *at, *id;
+	struct kf_err err;
+	int64_t artifact = 0;
+	cJSON *meta = NULL;
+
+	if (kf_fs_read_file(path, &b, &err) == 0)
+		meta = cJSON_Parse(kf_buf_str(&b));
+	lin = cJSON_GetObjectItemCaseSensitive(meta, "lineage");
+	at = cJSON_GetObjectItemCaseSensitive(lin, "store");
+	id = cJSON_GetObjectItemCaseSensitive(lin, "modelArtifact");
+	if (cJSON_IsString(at) && cJSON_IsNumber(id) && !strcmp(at->valuestring, abs_store))
+		artifact = (int64_t)id->valuedouble;
+	cJSON_Delete(meta);
+	kf_buf_release(&b);
+	free(abs_store);
+	free(path);
+	return artifact;
+}
+
+/* A kf.Serve execution with the model as its input, in the kf.Serving
+ * context of the model's name: what was deployed, where, when. */
+static int record_load(struct serve_state *st, const char *name, long version, const char *dir,
+		       struct kf_err *err)
+{
+	struct kf_store_props props = KF_STORE_PROPS_INIT;
+	struct kf_store_ref in = { .path = "model", .type = "Model" };
+	struct kf_store_record rec = { .type = "kf.Serve", .state = KF_EXEC_COMPLETE };
+	char *abs_dir = kf_path_absolute(dir), exec_name[256];
+	int64_t ctx_id, exec_id;
+	int rc;
+
+	in.id = trained_artifact(st->store, dir);
+	if (!in.id)
+		in.file = abs_dir;
+	snprintf(exec_name, sizeof exec_name, "%s:%ld", name, version);
+	kf_store_props_str(&props, "model", name);
+	kf_store_props_int(&props, "version", version);
+	kf_store_props_str(&props, "dir", abs_dir);
+	kf_store_props_str(&props, "address", st->address ? st->address : "127.0.0.1");
+	kf_store_props_int(&props, "port", st->port);
+	rec.name = exec_name;
+	rec.props = &props;
+	rec.inputs = &in;
+	rec.n_inputs = 1;
+	rc = kf_store_context(st->store, "kf.Serving", name, NULL, 0, &ctx_id, err);
+	if (rc == 0) {
+		rec.contexts = &ctx_id;
+		rec.n_contexts = 1;
+		rc = kf_store_record(st->store, &rec, &exec_id, err);
+	}
+	kf_store_ref_release(&in);
+	kf_store_props_release(&props);
+	free(abs_dir);
+	return rc < 0 ? rc : 0;
+}
+
 static void model_event(const char *name, long version, const char *dir, const char *what,
 			const struct kf_err *err, void *cls)
 {
 	struct serve_state *st = cls;
+	struct kf_err serr;
 
 	pthread_mutex_lock(&st->lock);
-	if (err)
+	if (err) {
 		kf_print_warning(st->ctx, "model \"%s\" version %ld: %s", name, version, err->msg);
-	else
+	} else {
 		kf_print_info(st->ctx, "kf serve: %s model \"%s\" version %ld from \"%s\"",
 			      !strcmp(what, "load") ? "loaded" : "unloaded", name, version, dir);
+		kf_err_clear(&serr);
+		if (st->store && !strcmp(what, "load") && record_load(st, name, version, dir, &serr) != 0)
+			kf_print_warning(st->ctx, "model \"%s\" version %ld: not recorded in the store: %s", name,
+					 version, serr.msg);
+	}
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -301,6 +373,20 @@ static int run_serve(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	cfg.log_cls = &st;
 	cfg.event = model_event;
 	cfg.event_cls = &st;
+	st.address = cfg.address;
+	st.port = port;
+	{
+		char *store_dir = kf_ctx_store_dir(ctx);
+		struct kf_err serr;
+
+		/* serving without a writable store is still serving */
+		kf_err_clear(&serr);
+		if (kf_store_open(store_dir, &st.store, &serr) != 0) {
+			kf_print_warning(ctx, "deployments are not recorded: %s", serr.msg);
+			st.store = NULL;
+		}
+		free(store_dir);
+	}
 
 	/* the server's threads inherit this mask: only sigwait below sees
 	 * SIGINT and SIGTERM, and then the shutdown is an orderly one */
@@ -326,6 +412,7 @@ static int run_serve(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	kf_print_info(ctx, "kf serve: %s: finishing requests in flight", sig == SIGINT ? "interrupted" : "terminated");
 out:
 	kf_server_free(srv, GRACE_MS);
+	kf_store_close(st.store);
 	free(token);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	return rc;
