@@ -90,6 +90,21 @@ static void add_double(struct kf_buf *b, double v)
 		kf_buf_adds(b, v > 0 ? "Infinity" : "-Infinity");
 		return;
 	}
+	/* whole numbers (counts, ids, hours) are most raw inputs: no printf */
+	if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+		char *p = tmp + sizeof tmp;
+		long long n = (long long)v;
+		unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+
+		*--p = '\0';
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (n < 0)
+			*--p = '-';
+		kf_buf_adds(b, p);
+		return;
+	}
 	snprintf(tmp, sizeof tmp, "%.15g", v);
 	if (strtod(tmp, NULL) != v)
 		snprintf(tmp, sizeof tmp, "%.17g", v);
