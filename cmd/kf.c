@@ -19,6 +19,9 @@ extern const struct kf_cmd kf_cmd_analyze;
 extern const struct kf_cmd kf_cmd_compile;
 extern const struct kf_cmd kf_cmd_lineage;
 extern const struct kf_cmd kf_cmd_run;
+#ifdef KF_HAVE_MICROHTTPD
+extern const struct kf_cmd kf_cmd_serve;
+#endif
 extern const struct kf_cmd kf_cmd_train;
 extern const struct kf_cmd kf_cmd_upload;
 extern const struct kf_cmd kf_cmd_version;
@@ -30,6 +33,9 @@ static const struct kf_cmd *const commands[] = {
 	&kf_cmd_compile,
 	&kf_cmd_lineage,
 	&kf_cmd_run,
+#ifdef KF_HAVE_MICROHTTPD
+	&kf_cmd_serve,
+#endif
 	&kf_cmd_train,
 	&kf_cmd_upload,
 	&kf_cmd_version,

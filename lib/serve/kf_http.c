@@ -208,7 +208,7 @@ static enum MHD_Result queue_now(struct kf_http_req *req, int status, const char
 	enum MHD_Result rc;
 	size_t len;
 
-	kf_buf_adds(&b, "{\"error\": \"");
+	kf_buf_adds(&b, "{\"error\":\"");
 	kf_buf_add_json_escaped(&b, msg);
 	kf_buf_adds(&b, "\"}");
 	len = b.len;
@@ -437,6 +437,8 @@ int kf_http_start(struct kf_http **out, const struct kf_http_config *cfg, struct
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		/* room for a whole typical request: MHD compacts its buffer per read */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
 		MHD_OPTION_END);
 	if (!http->daemon) {

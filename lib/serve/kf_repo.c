@@ -52,8 +52,16 @@ struct model {
 	atomic_ulong counter;     /* unpinned requests, to split for the canary */
 };
 
+struct canary {
+	char *name;
+	long version;
+	int percent;
+};
+
 struct kf_repo {
 	struct kf_repo_ops ops;
+	struct canary *canaries;  /* from kf_repo_set_canary, for models to come too */
+	size_t n_canaries, cap_canaries;
 	pthread_mutex_t lock;     /* the tables below, and every refcount taken */
 	pthread_mutex_t scan_lock;
 	struct model **models;
@@ -128,6 +136,9 @@ void kf_repo_free(struct kf_repo *repo)
 	for (i = 0; i < repo->n_models; i++)
 		model_free(repo->models[i]);
 	free(repo->models);
+	for (i = 0; i < repo->n_canaries; i++)
+		free(repo->canaries[i].name);
+	free(repo->canaries);
 	kf_strv_release(&repo->roots);
 	pthread_cond_destroy(&repo->stop_cond);
 	pthread_mutex_destroy(&repo->scan_lock);
@@ -155,11 +166,19 @@ static struct model *add_model_locked(struct kf_repo *repo, const char *name, co
 				      bool from_root)
 {
 	struct model *m = kf_xcalloc(1, sizeof *m);
+	size_t i;
 
 	m->name = kf_xstrdup(name);
 	m->base = kf_xstrdup(dir);
 	m->from_root = from_root;
 	atomic_init(&m->counter, 0);
+	for (i = 0; i < repo->n_canaries; i++) {
+		if (strcmp(repo->canaries[i].name, name))
+			continue;
+		m->canary_version = repo->canaries[i].version;
+		m->canary_percent = repo->canaries[i].percent;
+		m->canary_flag = true;
+	}
 	KF_GROW(repo->models, repo->cap_models, repo->n_models + 1);
 	repo->models[repo->n_models++] = m;
 	qsort(repo->models, repo->n_models, sizeof *repo->models, model_cmp);
@@ -211,19 +230,33 @@ int kf_repo_set_canary(struct kf_repo *repo, const char *name, long version, int
 		       struct kf_err *err)
 {
 	struct model *m;
-	int rc = 0;
 
 	if (version <= 0 || percent < 0 || percent > 100)
 		return kf_err_set(err, KF_EUSAGE, "canary of \"%s\": want VERSION > 0 and PERCENT 0-100", name);
 	pthread_mutex_lock(&repo->lock);
+	KF_GROW(repo->canaries, repo->cap_canaries, repo->n_canaries + 1);
+	repo->canaries[repo->n_canaries].name = kf_xstrdup(name);
+	repo->canaries[repo->n_canaries].version = version;
+	repo->canaries[repo->n_canaries++].percent = percent;
 	m = find_model(repo, name);
-	if (!m) {
-		rc = kf_err_set(err, KF_ENOTFOUND, "canary for unknown model \"%s\"", name);
-	} else {
+	if (m) {
 		m->canary_version = version;
 		m->canary_percent = percent;
 		m->canary_flag = true;
 	}
+	pthread_mutex_unlock(&repo->lock);
+	return 0;
+}
+
+int kf_repo_check_canaries(struct kf_repo *repo, struct kf_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&repo->lock);
+	for (i = 0; i < repo->n_canaries && !rc; i++)
+		if (!find_model(repo, repo->canaries[i].name))
+			rc = kf_err_set(err, KF_ENOTFOUND, "canary for unknown model \"%s\"", repo->canaries[i].name);
 	pthread_mutex_unlock(&repo->lock);
 	return rc;
 }
@@ -849,14 +882,17 @@ long kf_repo_loaded(struct kf_repo *repo)
 	return n;
 }
 
-bool kf_repo_ready(struct kf_repo *repo)
+bool kf_repo_ready(struct kf_repo *repo, char **unready)
 {
 	bool ready = true;
 	size_t i;
 
 	pthread_mutex_lock(&repo->lock);
-	for (i = 0; i < repo->n_models && ready; i++)
+	for (i = 0; i < repo->n_models && ready; i++) {
 		ready = highest_available(repo->models[i], 0) > 0;
+		if (!ready && unready)
+			*unready = kf_xstrdup(repo->models[i]->name);
+	}
 	pthread_mutex_unlock(&repo->lock);
 	return ready;
 }

@@ -74,9 +74,12 @@ int kf_repo_add_root(struct kf_repo *repo, const char *root, struct kf_err *err)
 /* Serve one model: dir is a model directory (version 1) or a base of
  * numbered version directories. */
 int kf_repo_add_model(struct kf_repo *repo, const char *name, const char *dir, struct kf_err *err);
-/* Send percent (0-100) of name's unpinned requests to version. */
+/* Send percent (0-100) of name's unpinned requests to version; name may
+ * be a model a later scan finds under a root. */
 int kf_repo_set_canary(struct kf_repo *repo, const char *name, long version, int percent,
 		       struct kf_err *err);
+/* After a scan: an error for a canary of a model that does not exist. */
+int kf_repo_check_canaries(struct kf_repo *repo, struct kf_err *err);
 
 /* Bring the loaded set in line with the directories. Load failures are
  * not errors of the scan (the version is marked failed, with its reason);
@@ -99,7 +102,8 @@ void kf_repo_names(struct kf_repo *repo, struct kf_strv *names);
 cJSON *kf_repo_describe(struct kf_repo *repo, const char *name);
 /* Versions loaded, over all models. */
 long kf_repo_loaded(struct kf_repo *repo);
-/* True when every model has a version serving. */
-bool kf_repo_ready(struct kf_repo *repo);
+/* True when every model has a version serving; else false and, when
+ * unready is not NULL, the first model without one (caller frees). */
+bool kf_repo_ready(struct kf_repo *repo, char **unready);
 
 #endif

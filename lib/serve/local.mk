@@ -8,8 +8,14 @@ libkf_a_SOURCES += \
 
 if HAVE_MICROHTTPD
 libkf_a_SOURCES += \
-	lib/serve/kf_http.c lib/serve/kf_http.h
+	lib/serve/kf_http.c lib/serve/kf_http.h \
+	lib/serve/kf_model.c lib/serve/kf_model.h \
+	lib/serve/kf_server.c lib/serve/kf_server.h
+kf_SOURCES += cmd/serve.c
+dist_man_MANS += man/kf-serve.1
+TESTS += t/7001-serve.bats t/7002-serve-taxi.bats
 endif
+EXTRA_DIST += man/kf-serve.1 t/7001-serve.bats t/7002-serve-taxi.bats
 
 check_PROGRAMS += t/unit/test_serve
 t_unit_test_serve_SOURCES = t/unit/test_serve.c t/unit/kf_tap.h

@@ -269,7 +269,7 @@ static void test_repo(const char *tmp)
 	sv = kf_repo_get(repo, "solo", 1, NULL, &miss);
 	TAP_STR(model_text(sv), "one", "served as version 1");
 	kf_servable_put(sv);
-	TAP_OK(kf_repo_ready(repo), "ready when every model serves");
+	TAP_OK(kf_repo_ready(repo, NULL), "ready when every model serves");
 	kf_repo_free(repo);
 	TAP_OK(n_loaded == 0, "free unloads everything");
 	free(taxi);
