@@ -195,3 +195,20 @@ Content-Type: multipart/form-data
 	assert_line --index 0 'broken.yaml:8:18: error: step "say": unknown component "nosuch"'
 	[ "$(double_query 'len(R)')" = 0 ]
 }
+
+@test "TLS: the server is verified unless --insecure; --ca-file and the config's ca-file" {
+	teardown_local
+	make_certs
+	start_double kfp --tls-cert srv.pem --tls-key srv.key
+	[[ "$DOUBLE_URL" == https://* ]]
+	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL" --name a
+	assert_output --regexp 'certificate'
+	run_kf -0 upload pipeline.tar.gz --host "$DOUBLE_URL" --name b --ca-file ca.pem
+	run_kf -0 upload pipeline.tar.gz --host "$DOUBLE_URL" --name c --insecure
+	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL" --ca-file nosuch.pem
+	assert_output 'kf: error: CA file "nosuch.pem" does not exist'
+	mkdir -p "$HOME/.config/kf"
+	printf 'remotes:\n  tls:\n    host: %s\n    ca-file: %s\n' "$DOUBLE_URL" "$PWD/ca.pem" >"$HOME/.config/kf/config.yaml"
+	run_kf -0 upload pipeline.tar.gz --host tls --name d
+	[ "$(double_query '[r["query"]["name"] for r in R]')" = '["b", "c", "d"]' ]
+}

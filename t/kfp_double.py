@@ -18,8 +18,10 @@ Workflow (member pipeline.yaml), a run names exactly one of workflow_manifest
 and pipeline_id, parameters must be known, max_concurrency is 1..10, a cron
 has 6 fields, interval_second >= 1.
 
-Usage: kfp_double.py --state DIR [--mode kfp|kube]
-  Writes the port it listens on (127.0.0.1) to DIR/port. Every request is
+Usage: kfp_double.py --state DIR [--mode kfp|kube] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+  Writes the port it listens on (127.0.0.1) to DIR/port. With --tls-cert it
+  speaks HTTPS; with --tls-client-ca it also requires a client certificate
+  signed by that CA (as a Kubernetes API server does for kubeconfig users). Every request is
   appended to DIR/requests.jsonl; uploaded package bytes are kept in
   DIR/uploads/<pipeline or version id>. DIR/control.json, read on every
   request, changes behaviour:
@@ -43,6 +45,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import sys
 import tarfile
 import threading
@@ -841,8 +844,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--state", required=True)
     ap.add_argument("--mode", choices=["kfp", "kube"], default="kfp")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.tls_client_ca)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.state = State(args.state, args.mode)
     server.routes = load_routes()
