@@ -81,7 +81,8 @@ static void py_json(struct kf_buf *b, const cJSON *j)
 		items = kf_xcalloc(n + 1, sizeof *items);
 		for (c = j->child, i = 0; c; c = c->next)
 			items[i++] = c;
-		qsort(items, n, sizeof *items, cmp_items);
+		if (n > 1)
+			qsort(items, n, sizeof *items, cmp_items);
 		kf_buf_addc(b, '{');
 		for (i = 0; i < n; i++) {
 			if (i)
@@ -674,7 +675,8 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 		cJSON_AddItemToObject(ctr, "resources", x);
 	/* inputs */
 	container_sources(em, s, &needs);
-	qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
+	if (needs.n > 1)
+		qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 	in_p = cJSON_CreateArray();
 	in_a = cJSON_CreateArray();
 	for (i = 0; i < needs.n; i++)
@@ -926,7 +928,8 @@ static void add_dependencies(struct emitter *em, const struct kf_step *s, cJSON 
 	names = kf_xcalloc(s->n_deps, sizeof *names);
 	for (i = 0; i < s->n_deps; i++)
 		names[i] = em->plans[s->deps[i]].outer;
-	qsort(names, s->n_deps, sizeof *names, cmp_str);
+	if (s->n_deps > 1)
+		qsort(names, s->n_deps, sizeof *names, cmp_str);
 	deps = cJSON_AddArrayToObject(t, "dependencies");
 	for (i = 0; i < s->n_deps; i++)
 		if (!i || strcmp(names[i], names[i - 1]))
@@ -1011,7 +1014,8 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 			chain[n_chain++] = pl->cond;
 	}
 	container_sources(em, s, &needs);
-	qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
+	if (needs.n > 1)
+		qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 	cur = task(s->name, pl->tmpl);
 	if (n_chain) {
 		cJSON *a = task_arguments(em, &needs, false, false);
@@ -1049,7 +1053,8 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 			kf_expr_render(s->when, when_operand, &wc, &b);
 			cJSON_AddStringToObject(outer, "when", kf_buf_str(&b));
 		}
-		qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
+		if (needs.n > 1)
+			qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 		if (top)
 			add_dependencies(em, s, outer);
 		if ((x = task_arguments(em, &inner, top, is_loop)))
@@ -1120,10 +1125,12 @@ static void plan(struct emitter *em)
 		struct plan *pl = &em->plans[i];
 
 		pl->tmpl = strcmp(s->name, p->name) ? kf_xstrdup(s->name) : unique(&em->used, s->name);
-		if (s->when)
+		pl->loop_outer = s->loop != KF_LOOP_NONE && s->when && expr_uses_item(s->when);
+		/* groups are numbered outermost first, as KFP numbers them */
+		if (s->when && !pl->loop_outer)
 			pl->cond = group_name(em, "condition");
 		if (s->loop != KF_LOOP_NONE) {
-			const struct kf_ref *r = &s->loop_ref.parts[0];
+			const struct kf_ref *r = s->loop_ref.parts;
 
 			if (s->loop == KF_LOOP_LIST) {
 				pl->item_base = kf_xasprintf("loop-item-param-%d", ++em->counter);
@@ -1137,8 +1144,9 @@ static void plan(struct emitter *em)
 				free(n);
 			}
 			pl->loop = group_name(em, "for-loop");
-			pl->loop_outer = pl->cond && expr_uses_item(s->when);
 		}
+		if (s->when && pl->loop_outer)
+			pl->cond = group_name(em, "condition");
 		pl->outer = kf_xstrdup(pl->loop_outer || !pl->cond ? (pl->loop ? pl->loop : s->name) : pl->cond);
 	}
 }
@@ -1163,7 +1171,8 @@ static cJSON *sorted_tasks(cJSON *tasks)
 
 	for (i = 0; i < n; i++)
 		v[i] = cJSON_DetachItemFromArray(tasks, 0);
-	qsort(v, n, sizeof *v, cmp_task);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_task);
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(out, v[i]);
 	free(v);
@@ -1268,7 +1277,8 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 			goto out;
 		}
 	}
-	qsort(em.top_params.v, em.top_params.n, sizeof *em.top_params.v, cmp_src);
+	if (em.top_params.n > 1)
+		qsort(em.top_params.v, em.top_params.n, sizeof *em.top_params.v, cmp_src);
 	dag = named(em.top);
 	if (em.top_params.n)
 		cJSON_AddItemToObject(dag, "inputs", param_inputs(&em.top_params));
@@ -1297,7 +1307,8 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 		if (rc)
 			goto out;
 	}
-	qsort(em.tmpls, em.n_tmpls, sizeof *em.tmpls, cmp_tmpl);
+	if (em.n_tmpls > 1)
+		qsort(em.tmpls, em.n_tmpls, sizeof *em.tmpls, cmp_tmpl);
 
 	wf = cJSON_CreateObject();
 	cJSON_AddStringToObject(wf, "apiVersion", "argoproj.io/v1alpha1");

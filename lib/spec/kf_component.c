@@ -371,10 +371,12 @@ static void parse_container(struct cparse *cp, const struct kf_ynode *ctr)
 		c->env = kf_xcalloc(env->n ? env->n : 1, sizeof *c->env);
 		for (i = 0; i < env->n; i++) {
 			c->env[c->n_env].name = scalar_text(kf_ynode_key(env, i));
-			if (ph_parse(cp, kf_ynode_val(env, i), &c->env[c->n_env].value))
+			if (ph_parse(cp, kf_ynode_val(env, i), &c->env[c->n_env].value)) {
 				c->n_env++;
-			else
+			} else {
 				free(c->env[c->n_env].name);
+				ph_release(&c->env[c->n_env].value);
+			}
 		}
 	}
 }

@@ -193,6 +193,36 @@ static void test_errors(void)
 	}
 }
 
+static void test_required_params(void)
+{
+	static const char text[] =
+		"apiVersion: kf/v1\nkind: Pipeline\nmetadata: {name: req}\nspec:\n"
+		"  params:\n    data: {type: String}\n"
+		"  components:\n    e: {inputs: [{name: m}], implementation: {container: {image: a, command: [echo, {inputValue: m}]}}}\n"
+		"  steps:\n    a: {component: e, args: {m: '{{params.data}}'}}\n";
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_pipeline_opts opts = { .require_params = true };
+	struct kf_strv ov = KF_STRV_INIT;
+	struct kf_pipeline *p = NULL;
+	int rc;
+
+	rc = kf_pipeline_load_text(&p, "req.yaml", text, strlen(text), NULL, &errs);
+	TAP_OK(rc == 0 && p, "a parameter without a value is fine for compile");
+	kf_pipeline_free(p);
+	rc = kf_pipeline_load_text(&p, "req.yaml", text, strlen(text), &opts, &errs);
+	TAP_OK(rc == KF_EINPUT && errs.n == 1 && errs.items[0].line == 6, "required by run: error at the parameter");
+	TAP_STR(errs.n ? errs.items[0].msg : "", "parameter \"data\" has no value (no default; give -p data=VALUE)",
+		"missing required parameter message");
+	kf_errlist_release(&errs);
+	kf_strv_push(&ov, "data=x");
+	opts.overrides = &ov;
+	rc = kf_pipeline_load_text(&p, "req.yaml", text, strlen(text), &opts, &errs);
+	TAP_OK(rc == 0 && p && !strcmp(p->params[0].value, "x"), "-p gives it a value");
+	kf_pipeline_free(p);
+	kf_errlist_release(&errs);
+	kf_strv_release(&ov);
+}
+
 static bool expr(const char *text, bool *r)
 {
 	struct kf_err err;
@@ -263,6 +293,7 @@ int main(void)
 {
 	test_load();
 	test_errors();
+	test_required_params();
 	test_expr();
 	test_package();
 	return tap_done();
