@@ -6,6 +6,7 @@
 #include "run_remote.h"
 #include "remote/kf_config.h"
 #include "remote/kf_kfp.h"
+#include "remote/kf_kube.h"
 #include "remote/kf_submit.h"
 #include "util/kf_buf.h"
 #include "util/kf_fs.h"
@@ -1024,3 +1025,56 @@ const struct kf_cmd kf_cmd_run_schedule = {
 	.flags = KF_CMD_RECORDS,
 	.run = run_schedule,
 };
+
+/* ---- --apply: resources to the Kubernetes API ---------------------------- */
+
+static void on_kube_state(void *arg, const cJSON *obj, const char *state)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+	kf_print_info(arg, "%s \"%s\": %s", jstr_or(obj, "kind", "resource"), jstr_or(meta, "name", ""), state);
+}
+
+int kf_kube_apply_cmd(struct kf_ctx *ctx, const struct kf_args *args, const cJSON *doc, struct kf_err *err)
+{
+	struct kf_buf dry = KF_BUF_INIT;
+	struct kf_kube_conf conf = {
+		.kubeconfig = kf_args_get(args, "kubeconfig"),
+		.context = kf_args_get(args, "context"),
+		.namespace = kf_args_get(args, "namespace"),
+		.dry_run = kf_args_has(args, "dry-run"),
+		.dry_out = &dry,
+		.trace = ctx->verbose ? trace_line : NULL,
+	};
+	struct kf_kube_watch w = {
+		.watch = kf_args_has(args, "watch"), .poll_ms = 2000, .on_state = on_kube_state, .arg = ctx,
+	};
+	const char *poll = kf_args_get(args, "poll");
+	struct kf_kube *k = NULL;
+	const cJSON *meta;
+	cJSON *made = NULL;
+	int rc;
+
+	if (poll && (kf_duration_parse(poll, &w.poll_ms, err) || w.poll_ms <= 0))
+		return kf_err_set(err, KF_EUSAGE, "--poll \"%s\" is not a duration such as 2s", poll);
+	rc = kf_kube_new(&k, &conf, err);
+	if (rc)
+		goto out;
+	rc = kf_kube_apply(k, doc, NULL, &made, err);
+	if (rc)
+		goto out;
+	if (conf.dry_run) {
+		rc = kf_print_buf(&dry, err);
+		goto out;
+	}
+	meta = cJSON_GetObjectItemCaseSensitive(made, "metadata");
+	kf_print_info(ctx, "%s/%s created in %s", jstr_or(made, "kind", "resource"), jstr_or(meta, "name", ""),
+		      jstr_or(meta, "namespace", kf_kube_namespace(k)));
+	if (w.watch)
+		rc = kf_kube_watch(k, &made, &w, err);
+out:
+	cJSON_Delete(made);
+	kf_kube_free(k);
+	kf_buf_release(&dry);
+	return rc;
+}

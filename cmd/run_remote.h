@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "kf_cmd.h"
 
 /* How to reach the server, after the option naming it (--remote or --host). */
@@ -75,5 +77,21 @@ struct kf_submit;
 int kf_remote_load(struct kf_ctx *ctx, const char *path, struct kf_submit *sub, struct kf_err *err);
 /* Print the --dry-run rendering (to stdout) and close. */
 int kf_remote_session_close(struct kf_remote_session *s, struct kf_err *err);
+
+/* --apply for the commands that write Kubernetes resources (kf compile: an
+ * Argo Workflow; kf train: TFJob/PyTorchJob; kf tune: Katib Experiment;
+ * kf serve --emit: InferenceService). The command adds KF_KUBE_APPLY_OPTS
+ * and, when kf_args_has(args, "apply"), passes the resource it wrote. */
+#define KF_KUBE_APPLY_OPTS \
+	{ 0, "apply", KF_OPT_NONE, NULL, "create the resource in the cluster of your kubeconfig", NULL }, \
+	{ 0, "kubeconfig", KF_OPT_REQUIRED, "FILE", "kubeconfig for --apply (default: $KUBECONFIG, ~/.kube/config)", "file" }, \
+	{ 0, "context", KF_OPT_REQUIRED, "NAME", "kubeconfig context for --apply (default: the current one)", NULL }, \
+	{ 0, "watch", KF_OPT_NONE, NULL, "with --apply, follow the resource until it is done; exit 1 if it fails", NULL }
+
+/* Create doc (a resource as cJSON) in the cluster: prints "KIND/NAME
+ * created" and, with --watch, each state change (stderr); returns
+ * KF_EFAIL when the resource ends failed. Honours --namespace and
+ * --dry-run when the command has them, and -v (requests traced). */
+int kf_kube_apply_cmd(struct kf_ctx *ctx, const struct kf_args *args, const cJSON *doc, struct kf_err *err);
 
 #endif
