@@ -204,3 +204,11 @@ nightly"
 	[ "$(double_query 'R[-1]["body"]["name"]')" = via-config ]
 	run_kf -0 run experiments --remote lab
 }
+
+@test "--namespace: experiments are created in and listed from the profile namespace" {
+	run_kf -0 run workflow.yaml --remote "$DOUBLE_URL" --experiment team --namespace kubeflow-user-a
+	[ "$(double_query 'R[0]["query"]["resource_reference_key.type"] + " " + R[0]["query"]["resource_reference_key.id"]')" = "NAMESPACE kubeflow-user-a" ]
+	[ "$(double_query 'R[1]["body"]["resource_references"]')" = '[{"key": {"id": "kubeflow-user-a", "type": "NAMESPACE"}, "relationship": "OWNER"}]' ]
+	run_kf -0 upload workflow.yaml --host "$DOUBLE_URL" --namespace kubeflow-user-a
+	[ "$(double_query 'R[-1]["query"]')" = '{"namespace": "kubeflow-user-a"}' ]
+}

@@ -537,6 +537,30 @@ static void test_kfp_against_double(void)
 	TAP_OK(rc == 0, "kfp client");
 	if (rc)
 		goto stop;
+	rc = kf_kfp_healthz(k, &list, &err);
+	TAP_OK(rc == 0 && cJSON_IsFalse(cJSON_GetObjectItem(list, "multi_user")), "healthz");
+	cJSON_Delete(list);
+	list = NULL;
+	/* more than a page (100) of experiments: the list follows next_page_token */
+	for (i = 0; i < 120; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "exp-%03d", i);
+		rc = kf_kfp_experiment_ensure(k, name, &exp, &created, &err);
+		cJSON_Delete(exp);
+		exp = NULL;
+		if (rc)
+			break;
+	}
+	rc = rc ? rc : kf_kfp_list(k, KF_KFP_EXPERIMENTS, NULL, &list, &err);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(list) == 121, "every page of a list is read (%d items)",
+	       rc ? -1 : cJSON_GetArraySize(list));
+	cJSON_Delete(list);
+	list = NULL;
+	rc = kf_kfp_experiment_ensure(k, "exp-007", &exp, &created, &err);
+	TAP_OK(rc == 0 && !created, "an existing experiment is found by name, not created again");
+	cJSON_Delete(exp);
+	exp = NULL;
 	rc = kf_kfp_experiment_ensure(k, "nightly", &exp, &created, &err);
 	TAP_OK(rc == 0 && created, "a missing experiment is created");
 	req.experiment_id = cJSON_GetObjectItem(exp, "id")->valuestring;
