@@ -93,11 +93,48 @@ int kf_remote_session_close(struct kf_remote_session *s, struct kf_err *err)
 	return rc;
 }
 
-bool kf_run_remote_wanted(const struct kf_args *args)
+/* Options that mean nothing on this machine. */
+static const char *const remote_only[] = {
+	"experiment", "watch", "poll", "token", "token-file", "cookie-file", "ca-file", "insecure",
+	"namespace", "timeout", "dry-run",
+};
+
+/* And run's options that mean nothing on a cluster. */
+static const char *const local_only[] = { "jobs", "no-cache", "max-cache-staleness", "runner", "detach", "follow" };
+
+static bool remote_named(const struct kf_args *args)
 {
 	const char *r = getenv("KF_REMOTE");
 
 	return kf_args_has(args, "remote") || (r && *r);
+}
+
+bool kf_run_remote_wanted(const struct kf_args *args)
+{
+	size_t i;
+
+	if (remote_named(args))
+		return true;
+	/* a remote option without a remote: refused by the remote side, not
+	 * silently ignored by a local run */
+	for (i = 0; i < sizeof remote_only / sizeof remote_only[0]; i++)
+		if (kf_args_has(args, remote_only[i]))
+			return true;
+	return false;
+}
+
+/* A remote-only option without --remote, or a local-only one with it. */
+static int check_where(const struct kf_args *args, struct kf_err *err)
+{
+	size_t i;
+
+	for (i = 0; !remote_named(args) && i < sizeof remote_only / sizeof remote_only[0]; i++)
+		if (kf_args_has(args, remote_only[i]))
+			return kf_err_set(err, KF_EUSAGE, "--%s needs --remote URL (or kf -r NAME)", remote_only[i]);
+	for (i = 0; remote_named(args) && i < sizeof local_only / sizeof local_only[0]; i++)
+		if (kf_args_has(args, local_only[i]))
+			return kf_err_set(err, KF_EUSAGE, "--%s has no meaning for a run on a cluster", local_only[i]);
+	return 0;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -395,7 +432,9 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 
 	if (args->argc != 1)
 		return kf_err_set(err, KF_EUSAGE, "kf run --remote takes one SPEC, PKG or pipeline id");
-	rc = collect_params(args, &params, err);
+	rc = check_where(args, err);
+	if (!rc)
+		rc = collect_params(args, &params, err);
 	if (!rc)
 		rc = parse_poll(args, &poll_ms, err);
 	if (!rc)
@@ -503,7 +542,9 @@ int kf_run_remote_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	char *exp_id = NULL;
 	int rc, crc;
 
-	rc = kf_remote_session_open(ctx, args, "remote", &s, err);
+	rc = check_where(args, err);
+	if (!rc)
+		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
 		return rc;
 	rc = find_experiment_id(&s, kf_args_get(args, "experiment"), &exp_id, err);
@@ -571,6 +612,8 @@ int kf_run_remote_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 
 	rc = need_run_id(args, "show", err);
 	if (!rc)
+		rc = check_where(args, err);
+	if (!rc)
 		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
 		return rc;
@@ -613,6 +656,8 @@ int kf_run_remote_logs(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 	int rc, crc;
 
 	rc = need_run_id(args, "logs", err);
+	if (!rc)
+		rc = check_where(args, err);
 	if (!rc)
 		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)

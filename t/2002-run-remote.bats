@@ -212,3 +212,13 @@ nightly"
 	run_kf -0 upload workflow.yaml --host "$DOUBLE_URL" --namespace kubeflow-user-a
 	[ "$(double_query 'R[-1]["query"]')" = '{"namespace": "kubeflow-user-a"}' ]
 }
+
+@test "remote options need a remote; local options are refused on a cluster" {
+	run_kf -2 run workflow.yaml --watch
+	assert_output 'kf: error: --watch needs --remote URL (or kf -r NAME)'
+	run_kf -2 run ls --experiment nightly
+	assert_output 'kf: error: --experiment needs --remote URL (or kf -r NAME)'
+	run_kf -2 run workflow.yaml --remote "$DOUBLE_URL" --runner docker
+	assert_output 'kf: error: --runner has no meaning for a run on a cluster'
+	[ "$(double_query 'len(R)')" = 0 ]
+}
