@@ -100,7 +100,7 @@ static const char *const remote_only[] = {
 };
 
 /* And run's options that mean nothing on a cluster. */
-static const char *const local_only[] = { "jobs", "no-cache", "max-cache-staleness", "runner", "detach", "follow" };
+static const char *const local_only[] = { "jobs", "no-cache", "max-cache-staleness", "runner", "detach" };
 
 static bool remote_named(const struct kf_args *args)
 {
@@ -625,82 +625,124 @@ int kf_run_remote_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 	return rc ? rc : crc;
 }
 
-static int step_log(struct kf_remote_session *s, const char *run_id, const cJSON *step, bool header,
-		    struct kf_err *err)
+/* Print what is new in the log of each step (or of the step want) since
+ * the last call; printed maps node ids to the bytes already printed, and
+ * *last the step whose lines came last (a "==> STEP <==" header marks each
+ * switch when several steps print). *found says want was seen. */
+static int print_new_logs(struct kf_remote_session *s, const char *run_id, const cJSON *steps, const char *want,
+			  cJSON *printed, char **last, bool *found, struct kf_err *err)
 {
-	struct kf_buf log = KF_BUF_INIT;
-	int rc;
+	const cJSON *st;
+	int rc = 0;
 
-	rc = kf_kfp_run_log(s->kfp, run_id, jstr_or(step, "id", ""), &log, err);
-	if (!rc && header && !kf_kfp_is_dry_run(s->kfp)) {
-		char *h = kf_xasprintf("==> %s <==\n", jstr_or(step, "name", ""));
+	cJSON_ArrayForEach(st, steps) {
+		const char *id = jstr_or(st, "id", ""), *name = jstr_or(st, "name", "");
+		const cJSON *off_item = cJSON_GetObjectItemCaseSensitive(printed, id);
+		size_t off = off_item ? (size_t)off_item->valuedouble : 0;
+		struct kf_buf log = KF_BUF_INIT;
 
-		rc = kf_print_outs(h, err);
-		free(h);
+		if (want && strcmp(name, want))
+			continue;
+		*found = true;
+		if (kf_str_eq(jstr(st, "phase"), "Pending") && !kf_kfp_is_dry_run(s->kfp))
+			continue;
+		rc = kf_kfp_run_log(s->kfp, run_id, id, &log, err);
+		if (!rc && log.len > off) {
+			if (!want && !kf_str_eq(*last, name)) {
+				char *h = kf_xasprintf("==> %s <==\n", name);
+
+				rc = kf_print_outs(h, err);
+				free(h);
+				free(*last);
+				*last = kf_xstrdup(name);
+			}
+			if (!rc)
+				rc = kf_print_out(log.data + off, log.len - off, err);
+			if (off_item)
+				cJSON_SetNumberValue((cJSON *)off_item, (double)log.len);
+			else
+				cJSON_AddNumberToObject(printed, id, (double)log.len);
+		}
+		kf_buf_release(&log);
+		if (rc)
+			break;
 	}
-	if (!rc)
-		rc = kf_print_buf(&log, err);
-	if (!rc && log.len && log.data[log.len - 1] != '\n')
-		rc = kf_print_outs("\n", err);
-	kf_buf_release(&log);
 	return rc;
+}
+
+static int no_step(const char *run_id, const char *want, const cJSON *steps, struct kf_err *err)
+{
+	const char *names[64];
+	const char *hint;
+	const cJSON *st;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(st, steps)
+		if (n < 64)
+			names[n++] = jstr_or(st, "name", "");
+	hint = kf_str_suggest(want, names, n);
+	if (hint)
+		return kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\" (did you mean \"%s\"?)", run_id,
+				  want, hint);
+	return kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\"", run_id, want);
 }
 
 int kf_run_remote_logs(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_remote_session s;
-	cJSON *detail = NULL, *steps = NULL;
+	const char *run_id = args->argc > 0 ? args->argv[0] : NULL;
 	const char *want = args->argc > 1 ? args->argv[1] : NULL;
-	const cJSON *st;
-	bool found = false;
+	bool follow = kf_args_has(args, "follow"), found = false;
+	cJSON *detail = NULL, *steps = NULL, *printed = cJSON_CreateObject();
+	char *last = NULL;
+	int64_t poll_ms;
 	int rc, crc;
 
 	rc = need_run_id(args, "logs", err);
 	if (!rc)
 		rc = check_where(args, err);
 	if (!rc)
+		rc = parse_poll(args, &poll_ms, err);
+	if (!rc)
 		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
-	if (rc)
+	if (rc) {
+		cJSON_Delete(printed);
 		return rc;
-	rc = kf_kfp_run_get(s.kfp, args->argv[0], &detail, err);
-	if (rc)
-		goto out;
-	steps = kf_kfp_run_steps(detail);
-	if (kf_kfp_is_dry_run(s.kfp) && want) {
-		/* without the server's answer the step's node id is unknown */
-		cJSON *fake = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(fake, "id", "<node id of step>");
-		cJSON_AddStringToObject(fake, "name", want);
-		cJSON_AddItemToArray(steps, fake);
 	}
-	cJSON_ArrayForEach(st, steps) {
-		if (want && !kf_str_eq(jstr(st, "name"), want))
-			continue;
-		found = true;
-		rc = step_log(&s, args->argv[0], st, !want, err);
+	for (;;) {
+		const char *status;
+
+		rc = kf_kfp_run_get(s.kfp, run_id, &detail, err);
 		if (rc)
-			goto out;
-	}
-	if (want && !found) {
-		const char *names[64];
-		const char *hint;
-		size_t n = 0;
+			break;
+		status = jstr_or(cJSON_GetObjectItemCaseSensitive(detail, "run"), "status", "");
+		steps = kf_kfp_run_steps(detail);
+		if (kf_kfp_is_dry_run(s.kfp) && want) {
+			/* without the server's answer the step's node id is unknown */
+			cJSON *fake = cJSON_CreateObject();
 
-		cJSON_ArrayForEach(st, steps)
-			if (n < 64)
-				names[n++] = jstr_or(st, "name", "");
-		hint = kf_str_suggest(want, names, n);
-		if (hint)
-			rc = kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\" (did you mean \"%s\"?)",
-					args->argv[0], want, hint);
-		else
-			rc = kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\"", args->argv[0], want);
+			cJSON_AddStringToObject(fake, "id", "<node id of step>");
+			cJSON_AddStringToObject(fake, "name", want);
+			cJSON_AddItemToArray(steps, fake);
+		}
+		rc = print_new_logs(&s, run_id, steps, want, printed, &last, &found, err);
+		if (rc || !follow || kf_kfp_is_dry_run(s.kfp) || kf_kfp_status_done(status))
+			break;
+		rc = kf_print_flush(err);
+		if (rc)
+			break;
+		cJSON_Delete(detail);
+		cJSON_Delete(steps);
+		detail = steps = NULL;
+		sleep_ms(poll_ms);
 	}
-out:
+	if (!rc && want && !found)
+		rc = no_step(run_id, want, steps, err);
 	crc = kf_remote_session_close(&s, rc ? NULL : err);
 	cJSON_Delete(detail);
 	cJSON_Delete(steps);
+	cJSON_Delete(printed);
+	free(last);
 	return rc ? rc : crc;
 }
 

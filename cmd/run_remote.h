@@ -4,7 +4,8 @@
  * cmd/run.c adds KF_RUN_REMOTE_OPTS to its options array and, when
  * kf_run_remote_wanted() says so, hands the whole command to
  * kf_run_remote_submit(); its ls/show/logs subcommands add
- * KF_REMOTE_CONN_OPTS (ls also KF_RUN_REMOTE_LS_OPTS) and hand over to
+ * KF_REMOTE_CONN_OPTS (ls also KF_RUN_REMOTE_LS_OPTS, logs
+ * KF_RUN_REMOTE_LOGS_OPTS) and hand over to
  * kf_run_remote_ls/show/logs. The remote-only subcommands (terminate,
  * retry, experiments, schedule) are complete kf_cmd entries for run's .subs. */
 #ifndef KF_RUN_REMOTE_H
@@ -42,6 +43,10 @@
 /* kf run ls --remote: the runs of one experiment. */
 #define KF_RUN_REMOTE_LS_OPTS \
 	{ 0, "experiment", KF_OPT_REQUIRED, "NAME", "list the runs of this remote experiment", NULL }
+
+/* kf run logs --remote: how often -f asks the server. */
+#define KF_RUN_REMOTE_LOGS_OPTS \
+	{ 0, "poll", KF_OPT_REQUIRED, "DURATION", "how often -f asks the server (default 5s)", NULL }
 
 /* True when the run should go to a server: --remote was given, or a remote
  * was named with the global -r NAME ($KF_REMOTE). */

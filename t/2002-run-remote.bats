@@ -222,3 +222,17 @@ nightly"
 	assert_output 'kf: error: --runner has no meaning for a run on a cluster'
 	[ "$(double_query 'len(R)')" = 0 ]
 }
+
+@test "logs -f follows the steps' logs until the run ends" {
+	run_kf -0 run workflow.yaml --remote "$DOUBLE_URL" --name f
+	id=$output
+	run_kf -0 run logs "$id" --remote "$DOUBLE_URL" -f --poll 10ms
+	assert_output --regexp "^==> say <==
+log of node [^ ]+-1000
+say succeeded
+==> say-again <==
+log of node [^ ]+-1001
+say-again succeeded$"
+	# created Pending; looked at twice: Running, then Succeeded
+	[ "$(double_query 'len([r for r in R if r["method"] == "GET" and "/nodes/" not in r["path"]])')" = 2 ]
+}

@@ -737,7 +737,16 @@ class Handler(BaseHTTPRequestHandler):
                 m = re.match(r"^/apis/v1alpha1/runs/([^/]+)/nodes/([^/]+)/log$", path)
                 if not m or m[1] not in state.runs:
                     raise ApiError(404, "Run not found")
-                self.send_text(200, "log of node %s\nhello from %s\n" % (m[2], m[2]))
+                with state.lock:
+                    run = state.runs[m[1]]
+                    node = Kfp(state).node_status(run["_wf"], run["id"], run["status"])["nodes"].get(m[2])
+                if node is None:
+                    raise ApiError(404, "Node %s not found in run %s" % (m[2], m[1]))
+                # the log grows as the step runs
+                text = "log of node %s\n" % m[2]
+                if node["phase"] in ("Succeeded", "Failed"):
+                    text += "%s %s\n" % (node["displayName"], node["phase"].lower())
+                self.send_text(200, text)
                 return
             route, params = self.find_route(method, path)
             body, parts = self.check_request(route, query_pairs, ctype, raw)
