@@ -19,7 +19,7 @@
 
 /* How to reach the server, after the option naming it (--remote or --host). */
 #define KF_REMOTE_AUTH_OPTS \
-	{ 0, "token", KF_OPT_REQUIRED, "TOKEN", "bearer token (default: $KF_TOKEN)", NULL }, \
+	{ 0, "token", KF_OPT_REQUIRED, "TOKEN", "bearer token (default: the remote's, else $KF_TOKEN)", NULL }, \
 	{ 0, "token-file", KF_OPT_REQUIRED, "FILE", "read the bearer token from FILE", "file" }, \
 	{ 0, "cookie-file", KF_OPT_REQUIRED, "FILE", "send the cookies of a Netscape cookie file (Dex, IAP)", "file" }, \
 	{ 0, "ca-file", KF_OPT_REQUIRED, "FILE", "verify the server against the CA certificates in FILE", "file" }, \

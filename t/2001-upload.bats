@@ -174,8 +174,10 @@ Content-Type: multipart/form-data
 	assert_output "kf: error: no remote \"lba\" in \"$HOME/.config/kf/config.yaml\" (did you mean \"lab\"?)"
 	run_kf -2 upload pipeline.tar.gz --host broken
 	assert_output --partial "config.yaml:7:5: error: unknown remote setting \"hots\" (did you mean \"host\"?)"
-	KF_TOKEN=wrong run_kf -3 upload pipeline.tar.gz --host lab --name four
-	run_kf -0 upload pipeline.tar.gz --host lab --name five --token s3cr3t-t0ken
+	# the remote's own token wins over one exported for another cluster
+	KF_TOKEN=other-cluster run_kf -0 upload pipeline.tar.gz --host lab --name four
+	[ "$(double_query 'R[-1]["authorization"]')" = "Bearer s3cr3t-t0ken" ]
+	run_kf -3 upload pipeline.tar.gz --host lab --name five --token wrong
 }
 
 @test "upload a spec: compiled to the very bytes kf compile writes, named after the pipeline" {
