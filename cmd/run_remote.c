@@ -6,6 +6,7 @@
 #include "run_remote.h"
 #include "remote/kf_config.h"
 #include "remote/kf_kfp.h"
+#include "remote/kf_kube.h"
 #include "remote/kf_submit.h"
 #include "util/kf_buf.h"
 #include "util/kf_fs.h"
@@ -92,11 +93,48 @@ int kf_remote_session_close(struct kf_remote_session *s, struct kf_err *err)
 	return rc;
 }
 
-bool kf_run_remote_wanted(const struct kf_args *args)
+/* Options that mean nothing on this machine. */
+static const char *const remote_only[] = {
+	"experiment", "watch", "poll", "token", "token-file", "cookie-file", "ca-file", "insecure",
+	"namespace", "timeout", "dry-run",
+};
+
+/* And run's options that mean nothing on a cluster. */
+static const char *const local_only[] = { "jobs", "no-cache", "max-cache-staleness", "runner", "detach" };
+
+static bool remote_named(const struct kf_args *args)
 {
 	const char *r = getenv("KF_REMOTE");
 
 	return kf_args_has(args, "remote") || (r && *r);
+}
+
+bool kf_run_remote_wanted(const struct kf_args *args)
+{
+	size_t i;
+
+	if (remote_named(args))
+		return true;
+	/* a remote option without a remote: refused by the remote side, not
+	 * silently ignored by a local run */
+	for (i = 0; i < sizeof remote_only / sizeof remote_only[0]; i++)
+		if (kf_args_has(args, remote_only[i]))
+			return true;
+	return false;
+}
+
+/* A remote-only option without --remote, or a local-only one with it. */
+static int check_where(const struct kf_args *args, struct kf_err *err)
+{
+	size_t i;
+
+	for (i = 0; !remote_named(args) && i < sizeof remote_only / sizeof remote_only[0]; i++)
+		if (kf_args_has(args, remote_only[i]))
+			return kf_err_set(err, KF_EUSAGE, "--%s needs --remote URL (or kf -r NAME)", remote_only[i]);
+	for (i = 0; remote_named(args) && i < sizeof local_only / sizeof local_only[0]; i++)
+		if (kf_args_has(args, local_only[i]))
+			return kf_err_set(err, KF_EUSAGE, "--%s has no meaning for a run on a cluster", local_only[i]);
+	return 0;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -394,7 +432,9 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 
 	if (args->argc != 1)
 		return kf_err_set(err, KF_EUSAGE, "kf run --remote takes one SPEC, PKG or pipeline id");
-	rc = collect_params(args, &params, err);
+	rc = check_where(args, err);
+	if (!rc)
+		rc = collect_params(args, &params, err);
 	if (!rc)
 		rc = parse_poll(args, &poll_ms, err);
 	if (!rc)
@@ -502,7 +542,9 @@ int kf_run_remote_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	char *exp_id = NULL;
 	int rc, crc;
 
-	rc = kf_remote_session_open(ctx, args, "remote", &s, err);
+	rc = check_where(args, err);
+	if (!rc)
+		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
 		return rc;
 	rc = find_experiment_id(&s, kf_args_get(args, "experiment"), &exp_id, err);
@@ -570,6 +612,8 @@ int kf_run_remote_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 
 	rc = need_run_id(args, "show", err);
 	if (!rc)
+		rc = check_where(args, err);
+	if (!rc)
 		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
 		return rc;
@@ -581,80 +625,124 @@ int kf_run_remote_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 	return rc ? rc : crc;
 }
 
-static int step_log(struct kf_remote_session *s, const char *run_id, const cJSON *step, bool header,
-		    struct kf_err *err)
+/* Print what is new in the log of each step (or of the step want) since
+ * the last call; printed maps node ids to the bytes already printed, and
+ * *last the step whose lines came last (a "==> STEP <==" header marks each
+ * switch when several steps print). *found says want was seen. */
+static int print_new_logs(struct kf_remote_session *s, const char *run_id, const cJSON *steps, const char *want,
+			  cJSON *printed, char **last, bool *found, struct kf_err *err)
 {
-	struct kf_buf log = KF_BUF_INIT;
-	int rc;
+	const cJSON *st;
+	int rc = 0;
 
-	rc = kf_kfp_run_log(s->kfp, run_id, jstr_or(step, "id", ""), &log, err);
-	if (!rc && header && !kf_kfp_is_dry_run(s->kfp)) {
-		char *h = kf_xasprintf("==> %s <==\n", jstr_or(step, "name", ""));
+	cJSON_ArrayForEach(st, steps) {
+		const char *id = jstr_or(st, "id", ""), *name = jstr_or(st, "name", "");
+		const cJSON *off_item = cJSON_GetObjectItemCaseSensitive(printed, id);
+		size_t off = off_item ? (size_t)off_item->valuedouble : 0;
+		struct kf_buf log = KF_BUF_INIT;
 
-		rc = kf_print_outs(h, err);
-		free(h);
+		if (want && strcmp(name, want))
+			continue;
+		*found = true;
+		if (kf_str_eq(jstr(st, "phase"), "Pending") && !kf_kfp_is_dry_run(s->kfp))
+			continue;
+		rc = kf_kfp_run_log(s->kfp, run_id, id, &log, err);
+		if (!rc && log.len > off) {
+			if (!want && !kf_str_eq(*last, name)) {
+				char *h = kf_xasprintf("==> %s <==\n", name);
+
+				rc = kf_print_outs(h, err);
+				free(h);
+				free(*last);
+				*last = kf_xstrdup(name);
+			}
+			if (!rc)
+				rc = kf_print_out(log.data + off, log.len - off, err);
+			if (off_item)
+				cJSON_SetNumberValue((cJSON *)off_item, (double)log.len);
+			else
+				cJSON_AddNumberToObject(printed, id, (double)log.len);
+		}
+		kf_buf_release(&log);
+		if (rc)
+			break;
 	}
-	if (!rc)
-		rc = kf_print_buf(&log, err);
-	if (!rc && log.len && log.data[log.len - 1] != '\n')
-		rc = kf_print_outs("\n", err);
-	kf_buf_release(&log);
 	return rc;
+}
+
+static int no_step(const char *run_id, const char *want, const cJSON *steps, struct kf_err *err)
+{
+	const char *names[64];
+	const char *hint;
+	const cJSON *st;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(st, steps)
+		if (n < 64)
+			names[n++] = jstr_or(st, "name", "");
+	hint = kf_str_suggest(want, names, n);
+	if (hint)
+		return kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\" (did you mean \"%s\"?)", run_id,
+				  want, hint);
+	return kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\"", run_id, want);
 }
 
 int kf_run_remote_logs(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_remote_session s;
-	cJSON *detail = NULL, *steps = NULL;
+	const char *run_id = args->argc > 0 ? args->argv[0] : NULL;
 	const char *want = args->argc > 1 ? args->argv[1] : NULL;
-	const cJSON *st;
-	bool found = false;
+	bool follow = kf_args_has(args, "follow"), found = false;
+	cJSON *detail = NULL, *steps = NULL, *printed = cJSON_CreateObject();
+	char *last = NULL;
+	int64_t poll_ms;
 	int rc, crc;
 
 	rc = need_run_id(args, "logs", err);
 	if (!rc)
+		rc = check_where(args, err);
+	if (!rc)
+		rc = parse_poll(args, &poll_ms, err);
+	if (!rc)
 		rc = kf_remote_session_open(ctx, args, "remote", &s, err);
-	if (rc)
+	if (rc) {
+		cJSON_Delete(printed);
 		return rc;
-	rc = kf_kfp_run_get(s.kfp, args->argv[0], &detail, err);
-	if (rc)
-		goto out;
-	steps = kf_kfp_run_steps(detail);
-	if (kf_kfp_is_dry_run(s.kfp) && want) {
-		/* without the server's answer the step's node id is unknown */
-		cJSON *fake = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(fake, "id", "<node id of step>");
-		cJSON_AddStringToObject(fake, "name", want);
-		cJSON_AddItemToArray(steps, fake);
 	}
-	cJSON_ArrayForEach(st, steps) {
-		if (want && !kf_str_eq(jstr(st, "name"), want))
-			continue;
-		found = true;
-		rc = step_log(&s, args->argv[0], st, !want, err);
+	for (;;) {
+		const char *status;
+
+		rc = kf_kfp_run_get(s.kfp, run_id, &detail, err);
 		if (rc)
-			goto out;
-	}
-	if (want && !found) {
-		const char *names[64];
-		const char *hint;
-		size_t n = 0;
+			break;
+		status = jstr_or(cJSON_GetObjectItemCaseSensitive(detail, "run"), "status", "");
+		steps = kf_kfp_run_steps(detail);
+		if (kf_kfp_is_dry_run(s.kfp) && want) {
+			/* without the server's answer the step's node id is unknown */
+			cJSON *fake = cJSON_CreateObject();
 
-		cJSON_ArrayForEach(st, steps)
-			if (n < 64)
-				names[n++] = jstr_or(st, "name", "");
-		hint = kf_str_suggest(want, names, n);
-		if (hint)
-			rc = kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\" (did you mean \"%s\"?)",
-					args->argv[0], want, hint);
-		else
-			rc = kf_err_set(err, KF_ENOTFOUND, "run \"%s\" has no step \"%s\"", args->argv[0], want);
+			cJSON_AddStringToObject(fake, "id", "<node id of step>");
+			cJSON_AddStringToObject(fake, "name", want);
+			cJSON_AddItemToArray(steps, fake);
+		}
+		rc = print_new_logs(&s, run_id, steps, want, printed, &last, &found, err);
+		if (rc || !follow || kf_kfp_is_dry_run(s.kfp) || kf_kfp_status_done(status))
+			break;
+		rc = kf_print_flush(err);
+		if (rc)
+			break;
+		cJSON_Delete(detail);
+		cJSON_Delete(steps);
+		detail = steps = NULL;
+		sleep_ms(poll_ms);
 	}
-out:
+	if (!rc && want && !found)
+		rc = no_step(run_id, want, steps, err);
 	crc = kf_remote_session_close(&s, rc ? NULL : err);
 	cJSON_Delete(detail);
 	cJSON_Delete(steps);
+	cJSON_Delete(printed);
+	free(last);
 	return rc ? rc : crc;
 }
 
@@ -1024,3 +1112,56 @@ const struct kf_cmd kf_cmd_run_schedule = {
 	.flags = KF_CMD_RECORDS,
 	.run = run_schedule,
 };
+
+/* ---- --apply: resources to the Kubernetes API ---------------------------- */
+
+static void on_kube_state(void *arg, const cJSON *obj, const char *state)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+	kf_print_info(arg, "%s \"%s\": %s", jstr_or(obj, "kind", "resource"), jstr_or(meta, "name", ""), state);
+}
+
+int kf_kube_apply_cmd(struct kf_ctx *ctx, const struct kf_args *args, const cJSON *doc, struct kf_err *err)
+{
+	struct kf_buf dry = KF_BUF_INIT;
+	struct kf_kube_conf conf = {
+		.kubeconfig = kf_args_get(args, "kubeconfig"),
+		.context = kf_args_get(args, "context"),
+		.namespace = kf_args_get(args, "namespace"),
+		.dry_run = kf_args_has(args, "dry-run"),
+		.dry_out = &dry,
+		.trace = ctx->verbose ? trace_line : NULL,
+	};
+	struct kf_kube_watch w = {
+		.watch = kf_args_has(args, "watch"), .poll_ms = 2000, .on_state = on_kube_state, .arg = ctx,
+	};
+	const char *poll = kf_args_get(args, "poll");
+	struct kf_kube *k = NULL;
+	const cJSON *meta;
+	cJSON *made = NULL;
+	int rc;
+
+	if (poll && (kf_duration_parse(poll, &w.poll_ms, err) || w.poll_ms <= 0))
+		return kf_err_set(err, KF_EUSAGE, "--poll \"%s\" is not a duration such as 2s", poll);
+	rc = kf_kube_new(&k, &conf, err);
+	if (rc)
+		goto out;
+	rc = kf_kube_apply(k, doc, NULL, &made, err);
+	if (rc)
+		goto out;
+	if (conf.dry_run) {
+		rc = kf_print_buf(&dry, err);
+		goto out;
+	}
+	meta = cJSON_GetObjectItemCaseSensitive(made, "metadata");
+	kf_print_info(ctx, "%s/%s created in %s", jstr_or(made, "kind", "resource"), jstr_or(meta, "name", ""),
+		      jstr_or(meta, "namespace", kf_kube_namespace(k)));
+	if (w.watch)
+		rc = kf_kube_watch(k, &made, &w, err);
+out:
+	cJSON_Delete(made);
+	kf_kube_free(k);
+	kf_buf_release(&dry);
+	return rc;
+}

@@ -174,8 +174,10 @@ Content-Type: multipart/form-data
 	assert_output "kf: error: no remote \"lba\" in \"$HOME/.config/kf/config.yaml\" (did you mean \"lab\"?)"
 	run_kf -2 upload pipeline.tar.gz --host broken
 	assert_output --partial "config.yaml:7:5: error: unknown remote setting \"hots\" (did you mean \"host\"?)"
-	KF_TOKEN=wrong run_kf -3 upload pipeline.tar.gz --host lab --name four
-	run_kf -0 upload pipeline.tar.gz --host lab --name five --token s3cr3t-t0ken
+	# the remote's own token wins over one exported for another cluster
+	KF_TOKEN=other-cluster run_kf -0 upload pipeline.tar.gz --host lab --name four
+	[ "$(double_query 'R[-1]["authorization"]')" = "Bearer s3cr3t-t0ken" ]
+	run_kf -3 upload pipeline.tar.gz --host lab --name five --token wrong
 }
 
 @test "upload a spec: compiled to the very bytes kf compile writes, named after the pipeline" {
@@ -194,4 +196,21 @@ Content-Type: multipart/form-data
 	run_kf -2 upload broken.yaml --host "$DOUBLE_URL"
 	assert_line --index 0 'broken.yaml:8:18: error: step "say": unknown component "nosuch"'
 	[ "$(double_query 'len(R)')" = 0 ]
+}
+
+@test "TLS: the server is verified unless --insecure; --ca-file and the config's ca-file" {
+	teardown_local
+	make_certs
+	start_double kfp --tls-cert srv.pem --tls-key srv.key
+	[[ "$DOUBLE_URL" == https://* ]]
+	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL" --name a
+	assert_output --regexp 'certificate'
+	run_kf -0 upload pipeline.tar.gz --host "$DOUBLE_URL" --name b --ca-file ca.pem
+	run_kf -0 upload pipeline.tar.gz --host "$DOUBLE_URL" --name c --insecure
+	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL" --ca-file nosuch.pem
+	assert_output 'kf: error: CA file "nosuch.pem" does not exist'
+	mkdir -p "$HOME/.config/kf"
+	printf 'remotes:\n  tls:\n    host: %s\n    ca-file: %s\n' "$DOUBLE_URL" "$PWD/ca.pem" >"$HOME/.config/kf/config.yaml"
+	run_kf -0 upload pipeline.tar.gz --host tls --name d
+	[ "$(double_query '[r["query"]["name"] for r in R]')" = '["b", "c", "d"]' ]
 }

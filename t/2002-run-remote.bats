@@ -204,3 +204,35 @@ nightly"
 	[ "$(double_query 'R[-1]["body"]["name"]')" = via-config ]
 	run_kf -0 run experiments --remote lab
 }
+
+@test "--namespace: experiments are created in and listed from the profile namespace" {
+	run_kf -0 run workflow.yaml --remote "$DOUBLE_URL" --experiment team --namespace kubeflow-user-a
+	[ "$(double_query 'R[0]["query"]["resource_reference_key.type"] + " " + R[0]["query"]["resource_reference_key.id"]')" = "NAMESPACE kubeflow-user-a" ]
+	[ "$(double_query 'R[1]["body"]["resource_references"]')" = '[{"key": {"id": "kubeflow-user-a", "type": "NAMESPACE"}, "relationship": "OWNER"}]' ]
+	run_kf -0 upload workflow.yaml --host "$DOUBLE_URL" --namespace kubeflow-user-a
+	[ "$(double_query 'R[-1]["query"]')" = '{"namespace": "kubeflow-user-a"}' ]
+}
+
+@test "remote options need a remote; local options are refused on a cluster" {
+	run_kf -2 run workflow.yaml --watch
+	assert_output 'kf: error: --watch needs --remote URL (or kf -r NAME)'
+	run_kf -2 run ls --experiment nightly
+	assert_output 'kf: error: --experiment needs --remote URL (or kf -r NAME)'
+	run_kf -2 run workflow.yaml --remote "$DOUBLE_URL" --runner docker
+	assert_output 'kf: error: --runner has no meaning for a run on a cluster'
+	[ "$(double_query 'len(R)')" = 0 ]
+}
+
+@test "logs -f follows the steps' logs until the run ends" {
+	run_kf -0 run workflow.yaml --remote "$DOUBLE_URL" --name f
+	id=$output
+	run_kf -0 run logs "$id" --remote "$DOUBLE_URL" -f --poll 10ms
+	assert_output --regexp "^==> say <==
+log of node [^ ]+-1000
+say succeeded
+==> say-again <==
+log of node [^ ]+-1001
+say-again succeeded$"
+	# created Pending; looked at twice: Running, then Succeeded
+	[ "$(double_query 'len([r for r in R if r["method"] == "GET" and "/nodes/" not in r["path"]])')" = 2 ]
+}

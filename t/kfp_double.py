@@ -18,8 +18,10 @@ Workflow (member pipeline.yaml), a run names exactly one of workflow_manifest
 and pipeline_id, parameters must be known, max_concurrency is 1..10, a cron
 has 6 fields, interval_second >= 1.
 
-Usage: kfp_double.py --state DIR [--mode kfp|kube]
-  Writes the port it listens on (127.0.0.1) to DIR/port. Every request is
+Usage: kfp_double.py --state DIR [--mode kfp|kube] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+  Writes the port it listens on (127.0.0.1) to DIR/port. With --tls-cert it
+  speaks HTTPS; with --tls-client-ca it also requires a client certificate
+  signed by that CA (as a Kubernetes API server does for kubeconfig users). Every request is
   appended to DIR/requests.jsonl; uploaded package bytes are kept in
   DIR/uploads/<pipeline or version id>. DIR/control.json, read on every
   request, changes behaviour:
@@ -43,6 +45,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import sys
 import tarfile
 import threading
@@ -734,7 +737,16 @@ class Handler(BaseHTTPRequestHandler):
                 m = re.match(r"^/apis/v1alpha1/runs/([^/]+)/nodes/([^/]+)/log$", path)
                 if not m or m[1] not in state.runs:
                     raise ApiError(404, "Run not found")
-                self.send_text(200, "log of node %s\nhello from %s\n" % (m[2], m[2]))
+                with state.lock:
+                    run = state.runs[m[1]]
+                    node = Kfp(state).node_status(run["_wf"], run["id"], run["status"])["nodes"].get(m[2])
+                if node is None:
+                    raise ApiError(404, "Node %s not found in run %s" % (m[2], m[1]))
+                # the log grows as the step runs
+                text = "log of node %s\n" % m[2]
+                if node["phase"] in ("Succeeded", "Failed"):
+                    text += "%s %s\n" % (node["displayName"], node["phase"].lower())
+                self.send_text(200, text)
                 return
             route, params = self.find_route(method, path)
             body, parts = self.check_request(route, query_pairs, ctype, raw)
@@ -841,8 +853,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--state", required=True)
     ap.add_argument("--mode", choices=["kfp", "kube"], default="kfp")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.tls_client_ca)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.state = State(args.state, args.mode)
     server.routes = load_routes()

@@ -288,16 +288,19 @@ int kf_config_remote(const struct kf_remote_flags *f, struct kf_remote *out, str
 	}
 	while (kf_str_ends(out->host, "/"))
 		out->host[strlen(out->host) - 1] = '\0';
-	/* flags, then the environment, then the config file */
+	/* flags, then the remote's own credentials, then $KF_TOKEN: a token
+	 * exported for one cluster must not travel to a remote that has its own */
 	if (f->token) {
 		set_str(&out->token, f->token, false);
 	} else if (f->token_file) {
 		set_str(&out->token_file, f->token_file, false);
 		rc = read_token_file(out->token_file, &out->token, err);
+	} else if (out->token) {
+		/* the remote's token */
+	} else if (out->token_file) {
+		rc = read_token_file(out->token_file, &out->token, err);
 	} else if (env("KF_TOKEN")) {
 		set_str(&out->token, env("KF_TOKEN"), false);
-	} else if (out->token_file && !out->token) {
-		rc = read_token_file(out->token_file, &out->token, err);
 	}
 	if (rc)
 		goto out;

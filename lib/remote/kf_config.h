@@ -16,7 +16,8 @@
  * A remote is chosen by, in order: the command's --remote/--host value (a
  * URL, or a name from the file), $KF_REMOTE (set by the global `-r NAME`),
  * $KF_HOST, the file's default. Each setting then comes from the flag, else
- * the environment ($KF_TOKEN), else the named remote. */
+ * the named remote; the token last from $KF_TOKEN (never over a remote's
+ * own token: a token exported for one cluster must not go to another). */
 #ifndef KF_CONFIG_H
 #define KF_CONFIG_H
 

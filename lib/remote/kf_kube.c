@@ -548,7 +548,7 @@ static const char *failure_message(const cJSON *obj)
 	return m ? m : "";
 }
 
-static int watch(struct kf_kube *k, cJSON **obj, const struct kf_kube_watch *w, struct kf_err *err)
+int kf_kube_watch(struct kf_kube *k, cJSON **obj, const struct kf_kube_watch *w, struct kf_err *err)
 {
 	int64_t start = kf_time_mono_ns(), poll = w->poll_ms > 0 ? w->poll_ms : 2000;
 	char last[64] = "";
@@ -603,7 +603,7 @@ int kf_kube_apply(struct kf_kube *k, const cJSON *doc, const struct kf_kube_watc
 	if (rc || k->dry_run)
 		goto out;
 	if (w && w->watch)
-		rc = watch(k, &obj, w, err);
+		rc = kf_kube_watch(k, &obj, w, err);
 out:
 	if (out && !rc)
 		*out = obj;

@@ -63,6 +63,10 @@ int kf_kube_apply(struct kf_kube *k, const cJSON *doc, const struct kf_kube_watc
 int kf_kube_apply_file(struct kf_kube *k, const char *path, const struct kf_kube_watch *w, cJSON **out,
 		       struct kf_err *err);
 
+/* Poll *obj (as created) until it is done; *obj is replaced by each
+ * answer. KF_EFAIL when it ended failed or the deadline passed. */
+int kf_kube_watch(struct kf_kube *k, cJSON **obj, const struct kf_kube_watch *w, struct kf_err *err);
+
 /* GET a resource named by apiVersion, kind, metadata.name and namespace. */
 int kf_kube_get(struct kf_kube *k, const cJSON *ref, cJSON **out, struct kf_err *err);
 

@@ -13,6 +13,7 @@
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -244,17 +245,21 @@ static bool have_python_yaml(void)
 	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-static bool double_start(struct double_proc *d, const char *mode)
+/* Start the double; extra (NULL-terminated, up to 6) are more arguments. */
+static bool double_start_with(struct double_proc *d, const char *mode, char *const *extra)
 {
 	const char *src = getenv("KF_SRCDIR");
 	char *script = kf_xasprintf("%s/t/kfp_double.py", src ? src : ".");
-	char *argv[] = { "python3", script, "--state", d->dir, "--mode", (char *)mode, NULL };
+	char *argv[14] = { "python3", script, "--state", d->dir, "--mode", (char *)mode, NULL };
+	size_t j;
 	char *port_path;
 	struct kf_buf port = KF_BUF_INIT;
 	struct kf_err err;
 	int i, rc;
 
-	snprintf(d->dir, sizeof d->dir, "%s/double-%s", tmpdir, mode);
+	for (j = 0; extra && extra[j] && j < 6; j++)
+		argv[6 + j] = extra[j];
+	snprintf(d->dir, sizeof d->dir, "%s/double-%s%s", tmpdir, mode, extra ? "-tls" : "");
 	kf_fs_mkdirs(d->dir, &err);
 	rc = posix_spawnp(&d->pid, "python3", NULL, NULL, argv, environ);
 	free(script);
@@ -269,9 +274,14 @@ static bool double_start(struct double_proc *d, const char *mode)
 	rc = kf_fs_read_file(port_path, &port, &err);
 	free(port_path);
 	if (rc == 0)
-		snprintf(d->url, sizeof d->url, "http://127.0.0.1:%s", kf_buf_str(&port));
+		snprintf(d->url, sizeof d->url, "%s://127.0.0.1:%s", extra ? "https" : "http", kf_buf_str(&port));
 	kf_buf_release(&port);
 	return rc == 0;
+}
+
+static bool double_start(struct double_proc *d, const char *mode)
+{
+	return double_start_with(d, mode, NULL);
 }
 
 /* Stop it; true when it saw no request the API does not allow. */
@@ -384,6 +394,111 @@ out:
 	free(job);
 }
 
+/* A CA, a server certificate for 127.0.0.1 and a client certificate, by
+ * the openssl tool; the client's as base64 too (kubeconfig *-data). */
+static bool make_certs(void)
+{
+	char *script = kf_xasprintf(
+		"cd '%s' && ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+		"openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=kf-test-ca && "
+		"printf 'subjectAltName=IP:127.0.0.1\\n' >srv.ext && "
+		"openssl req $ec -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
+		"openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
+		"-extfile srv.ext && "
+		"openssl req $ec -keyout cli.key -out cli.csr -subj /CN=kf-user && "
+		"openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 2 && "
+		"openssl base64 -A -in cli.pem -out cli.pem.b64 && openssl base64 -A -in cli.key -out cli.key.b64",
+		tmpdir);
+	char *argv[] = { "sh", "-c", script, NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st = -1;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, "sh", &fa, NULL, argv, environ) == 0)
+		waitpid(pid, &st, 0);
+	posix_spawn_file_actions_destroy(&fa);
+	free(script);
+	return st == 0;
+}
+
+static char *slurp(const char *name)
+{
+	char *path = tmp_path(name);
+	struct kf_buf b = KF_BUF_INIT;
+	struct kf_err err;
+
+	kf_fs_read_file(path, &b, &err);
+	free(path);
+	return kf_buf_detach(&b);
+}
+
+static void test_kube_tls(void)
+{
+	struct double_proc d;
+	char *srv = tmp_path("srv.pem"), *key = tmp_path("srv.key"), *ca = tmp_path("ca.pem");
+	char *extra[] = { "--tls-cert", srv, "--tls-key", key, "--tls-client-ca", ca, NULL };
+	struct kf_kube_conf conf = { 0 };
+	struct kf_kube *k = NULL;
+	struct kf_err err;
+	char *kc = tmp_path("kc-tls"), *job = tmp_path("tfjob.yaml"), *cert = NULL, *ckey = NULL, *text;
+	cJSON *out = NULL;
+	int rc;
+
+	if (!make_certs()) {
+		skip("openssl could not make test certificates");
+		goto out;
+	}
+	if (!double_start_with(&d, "kube", extra)) {
+		skip("the TLS protocol double did not start");
+		goto out;
+	}
+	cert = slurp("cli.pem.b64");
+	ckey = slurp("cli.key.b64");
+	/* certificate-authority as a path relative to the kubeconfig file */
+	text = kf_xasprintf("apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+			    "contexts: [{name: t, context: {cluster: c, user: u, namespace: ml}}]\n"
+			    "clusters: [{name: c, cluster: {server: '%s', certificate-authority: ca.pem}}]\n"
+			    "users: [{name: u, user: {client-certificate-data: %s, client-key-data: %s}}]\n",
+			    d.url, cert, ckey);
+	write_file("kc-tls", text);
+	free(text);
+	conf.kubeconfig = kc;
+	rc = kf_kube_new(&k, &conf, &err);
+	TAP_OK(rc == 0, "kubeconfig with a CA file and client certificate data");
+	if (!rc) {
+		rc = kf_kube_apply_file(k, job, NULL, &out, &err);
+		TAP_OK(rc == 0, "applied over TLS with a client certificate (%s)", rc ? err.msg : "ok");
+		TAP_STR(rc ? NULL : cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(out, 0), "metadata"),
+							"namespace")->valuestring, "ml", "in the context's namespace");
+		cJSON_Delete(out);
+		kf_kube_free(k);
+	}
+	/* without the client certificate the server refuses the handshake */
+	text = kf_xasprintf("apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+			    "contexts: [{name: t, context: {cluster: c, user: u}}]\n"
+			    "clusters: [{name: c, cluster: {server: '%s', certificate-authority: ca.pem}}]\n"
+			    "users: [{name: u, user: {token: x}}]\n", d.url);
+	write_file("kc-tls", text);
+	free(text);
+	rc = kf_kube_new(&k, &conf, &err);
+	if (!rc) {
+		rc = kf_kube_apply_file(k, job, NULL, NULL, &err);
+		TAP_OK(rc == KF_EENV, "no client certificate: refused (%s)", err.msg);
+		kf_kube_free(k);
+	}
+	TAP_OK(double_stop(&d), "the TLS double saw only valid requests");
+out:
+	free(srv);
+	free(key);
+	free(ca);
+	free(kc);
+	free(job);
+	free(cert);
+	free(ckey);
+}
+
 static const char workflow_json[] =
 	"{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Workflow\",\"metadata\":{\"generateName\":\"hello-\"},"
 	"\"spec\":{\"entrypoint\":\"hello\",\"arguments\":{\"parameters\":[{\"name\":\"message\",\"value\":\"hi\"}]},"
@@ -422,6 +537,30 @@ static void test_kfp_against_double(void)
 	TAP_OK(rc == 0, "kfp client");
 	if (rc)
 		goto stop;
+	rc = kf_kfp_healthz(k, &list, &err);
+	TAP_OK(rc == 0 && cJSON_IsFalse(cJSON_GetObjectItem(list, "multi_user")), "healthz");
+	cJSON_Delete(list);
+	list = NULL;
+	/* more than a page (100) of experiments: the list follows next_page_token */
+	for (i = 0; i < 120; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "exp-%03d", i);
+		rc = kf_kfp_experiment_ensure(k, name, &exp, &created, &err);
+		cJSON_Delete(exp);
+		exp = NULL;
+		if (rc)
+			break;
+	}
+	rc = rc ? rc : kf_kfp_list(k, KF_KFP_EXPERIMENTS, NULL, &list, &err);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(list) == 121, "every page of a list is read (%d items)",
+	       rc ? -1 : cJSON_GetArraySize(list));
+	cJSON_Delete(list);
+	list = NULL;
+	rc = kf_kfp_experiment_ensure(k, "exp-007", &exp, &created, &err);
+	TAP_OK(rc == 0 && !created, "an existing experiment is found by name, not created again");
+	cJSON_Delete(exp);
+	exp = NULL;
 	rc = kf_kfp_experiment_ensure(k, "nightly", &exp, &created, &err);
 	TAP_OK(rc == 0 && created, "a missing experiment is created");
 	req.experiment_id = cJSON_GetObjectItem(exp, "id")->valuestring;
@@ -518,6 +657,7 @@ int main(void)
 	test_kubeconfig_dry_run();
 	if (have_python_yaml()) {
 		test_kube_against_double();
+		test_kube_tls();
 		test_kfp_against_double();
 	} else {
 		skip("python3 with yaml is not installed: no protocol double");
