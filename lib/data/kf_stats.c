@@ -1,0 +1,485 @@
+/* kf_stats: one-pass feature statistics (see kf_stats.h). */
+#include "config.h"
+
+#include "data/kf_stats.h"
+#include "util/kf_buf.h"
+#include "util/kf_err.h"
+#include "util/kf_mem.h"
+#include "util/kf_str.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double out_quantiles[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99 };
+
+static struct kf_stats *stats_new(const char *name)
+{
+	struct kf_stats *s = kf_xcalloc(1, sizeof *s);
+
+	s->name = kf_xstrdup(name);
+	return s;
+}
+
+static void feature_release(struct kf_stats_feature *f)
+{
+	free(f->name);
+	kf_quant_release(&f->quant);
+	kf_freq_release(&f->freq);
+}
+
+static void stats_free(struct kf_stats *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++)
+		feature_release(&s->f[i]);
+	free(s->f);
+	free(s->name);
+	free(s);
+}
+
+/* Make s hold features [0, n), named like those of the model (the "all" dataset). */
+static void ensure_features(struct kf_stats *s, const struct kf_stats *model, size_t n,
+			    const struct kf_strv *as_strings)
+{
+	size_t i;
+
+	if (s->n >= n)
+		return;
+	s->f = kf_xrealloc(s->f, n * sizeof *s->f);
+	for (i = s->n; i < n; i++) {
+		struct kf_stats_feature *f = &s->f[i];
+
+		memset(f, 0, sizeof *f);
+		f->name = kf_xstrdup(model->f[i].name);
+		f->min = INFINITY;
+		f->max = -INFINITY;
+		kf_quant_init(&f->quant, 0);
+		kf_freq_init(&f->freq, 0);
+		f->counting_strings = as_strings && kf_strv_has(as_strings, f->name);
+	}
+	s->n = n;
+}
+
+struct kf_stats_feature *kf_stats_find(const struct kf_stats *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (!strcmp(s->f[i].name, name))
+			return &s->f[i];
+	}
+	return NULL;
+}
+
+static inline void add_number(struct kf_stats_feature *f, double v)
+{
+	double d;
+
+	f->num++;
+	if (isnan(v)) {
+		f->nan++;
+		return;
+	}
+	if (isinf(v)) {
+		if (v > 0)
+			f->pinf++;
+		else
+			f->ninf++;
+		return;
+	}
+	f->finite++;
+	d = v - f->mean;
+	f->mean += d / (double)f->finite;
+	f->m2 += d * (v - f->mean);
+	if (v < f->min)
+		f->min = v;
+	if (v > f->max)
+		f->max = v;
+	if (v == 0)
+		f->zeros++;
+	kf_quant_add(&f->quant, v);
+}
+
+static inline void add_value(struct kf_stats_feature *f, const char *s, size_t len)
+{
+	enum kf_csv_type t;
+	double dv = 0;
+
+	t = kf_csv_classify(s, len, NULL, &dv);
+	if (t == KF_CSV_MISSING)
+		return;
+	f->present++;
+	f->type = kf_csv_type_join(f->type, t);
+	switch (t) {
+	case KF_CSV_INT:
+		f->n_int++;
+		add_number(f, dv);
+		break;
+	case KF_CSV_FLOAT:
+		f->n_float++;
+		add_number(f, dv);
+		break;
+	case KF_CSV_BOOL:
+		f->n_bool++;
+		kf_freq_add(&f->freq, s, len, 1);
+		return;
+	case KF_CSV_STRING:
+		f->n_string++;
+		f->counting_strings = true;
+		break;
+	case KF_CSV_MISSING:
+		break;
+	}
+	if (f->counting_strings)
+		kf_freq_add(&f->freq, s, len, 1);
+}
+
+/* The accumulation state while reading. */
+struct acc {
+	struct kf_stats_result *res;
+	const struct kf_stats_opts *opts;
+	size_t *colmap;       /* column of the current input -> feature index */
+	size_t colmap_n;
+	long slice_col;       /* column of the current input, -1 none */
+};
+
+static size_t feature_index(struct kf_stats *all, const char *name, const struct kf_strv *as_strings)
+{
+	size_t i;
+
+	for (i = 0; i < all->n; i++) {
+		if (!strcmp(all->f[i].name, name))
+			return i;
+	}
+	all->f = kf_xrealloc(all->f, (all->n + 1) * sizeof *all->f);
+	memset(&all->f[all->n], 0, sizeof all->f[all->n]);
+	all->f[all->n].name = kf_xstrdup(name);
+	all->f[all->n].min = INFINITY;
+	all->f[all->n].max = -INFINITY;
+	kf_quant_init(&all->f[all->n].quant, 0);
+	kf_freq_init(&all->f[all->n].freq, 0);
+	all->f[all->n].counting_strings = as_strings && kf_strv_has(as_strings, name);
+	return all->n++;
+}
+
+/* Map the input's columns (they grow for JSON Lines) to features. */
+static void map_columns(struct acc *a, struct kf_csv *c)
+{
+	size_t n = kf_csv_ncols(c), i;
+
+	if (n <= a->colmap_n)
+		return;
+	a->colmap = kf_xrealloc(a->colmap, n * sizeof *a->colmap);
+	for (i = a->colmap_n; i < n; i++) {
+		a->colmap[i] = feature_index(a->res->all, kf_csv_colname(c, i), a->opts->as_strings);
+		if (a->opts->slice && !strcmp(kf_csv_colname(c, i), a->opts->slice))
+			a->slice_col = (long)i;
+	}
+	a->colmap_n = n;
+}
+
+static int slice_of(struct acc *a, const struct kf_csv_row *row, struct kf_stats **out,
+		    const char *file, struct kf_err *err)
+{
+	struct kf_stats_result *res = a->res;
+	struct kf_buf name = KF_BUF_INIT;
+	const struct kf_csv_field *fld;
+	size_t i;
+
+	*out = NULL;
+	if (!a->opts->slice)
+		return 0;
+	kf_buf_printf(&name, "%s=", a->opts->slice);
+	fld = a->slice_col >= 0 && (size_t)a->slice_col < row->n ? &row->fields[a->slice_col] : NULL;
+	if (fld && fld->len)
+		kf_buf_add(&name, fld->s, strnlen(fld->s, fld->len));
+	else
+		kf_buf_adds(&name, "(missing)");
+	for (i = 0; i < res->nslices; i++) {
+		if (!strcmp(res->slices[i]->name, name.data))
+			break;
+	}
+	if (i == res->nslices) {
+		if (res->nslices == KF_STATS_MAX_SLICES) {
+			kf_buf_release(&name);
+			return kf_err_at(err, KF_EINPUT, file, (int)row->line, 0,
+					 "more than %d distinct values in slice column \"%s\"",
+					 KF_STATS_MAX_SLICES, a->opts->slice);
+		}
+		res->slices = kf_xrealloc(res->slices, (res->nslices + 1) * sizeof *res->slices);
+		res->slices[res->nslices++] = stats_new(name.data);
+	}
+	kf_buf_release(&name);
+	*out = res->slices[i];
+	return 0;
+}
+
+static int read_input(struct acc *a, const char *path, struct kf_err *err)
+{
+	struct kf_csv_opts copts = { 0 };
+	struct kf_stats *all = a->res->all, *slice;
+	struct kf_csv_row row;
+	struct kf_csv *c = NULL;
+	size_t i;
+	int rc;
+
+	copts.skip_bad_rows = a->opts->skip_bad_rows;
+	copts.format = a->opts->format;
+	rc = kf_csv_open(&c, path, &copts, err);
+	if (rc < 0)
+		return rc;
+	a->colmap_n = 0;
+	a->slice_col = -1;
+	map_columns(a, c);
+	if (a->opts->slice && a->slice_col < 0 && kf_csv_format(c) == KF_CSV_CSV) {
+		rc = kf_err_at(err, KF_EINPUT, kf_csv_name(c), 1, 0, "no column \"%s\" to slice by",
+			       a->opts->slice);
+		goto out;
+	}
+	while ((rc = kf_csv_next(c, &row, err)) > 0) {
+		map_columns(a, c);
+		if ((rc = slice_of(a, &row, &slice, kf_csv_name(c), err)) < 0)
+			goto out;
+		all->rows++;
+		for (i = 0; i < row.n; i++)
+			add_value(&all->f[a->colmap[i]], row.fields[i].s, row.fields[i].len);
+		if (slice) {
+			ensure_features(slice, all, all->n, a->opts->as_strings);
+			slice->rows++;
+			for (i = 0; i < row.n; i++)
+				add_value(&slice->f[a->colmap[i]], row.fields[i].s, row.fields[i].len);
+		}
+	}
+	a->res->bad_rows += kf_csv_bad_rows(c);
+	if (kf_csv_first_bad(c) && !a->res->first_bad)
+		a->res->first_bad = kf_xstrdup(kf_csv_first_bad(c));
+out:
+	kf_csv_free(c);
+	return rc;
+}
+
+int kf_stats_compute(struct kf_stats_result *res, const char *const *paths, size_t npaths,
+		     const struct kf_stats_opts *opts, struct kf_err *err)
+{
+	struct kf_stats_opts def = { 0 };
+	struct kf_strv names = KF_STRV_INIT;
+	struct acc a = { 0 };
+	size_t i;
+	int rc = 0;
+
+	memset(res, 0, sizeof *res);
+	a.res = res;
+	a.opts = opts ? opts : &def;
+	res->all = stats_new("all");
+	for (i = 0; i < npaths; i++) {
+		kf_strv_push(&names, paths[i]);
+		if ((rc = read_input(&a, paths[i], err)) < 0)
+			break;
+	}
+	for (i = 0; i < res->nslices; i++)
+		ensure_features(res->slices[i], res->all, res->all->n, a.opts->as_strings);
+	res->source = kf_strv_join(&names, ",");
+	kf_strv_release(&names);
+	free(a.colmap);
+	return rc;
+}
+
+void kf_stats_result_release(struct kf_stats_result *res)
+{
+	size_t i;
+
+	stats_free(res->all);
+	for (i = 0; i < res->nslices; i++)
+		stats_free(res->slices[i]);
+	free(res->slices);
+	free(res->source);
+	free(res->first_bad);
+	memset(res, 0, sizeof *res);
+}
+
+const char *kf_stats_type_name(enum kf_csv_type t)
+{
+	switch (t) {
+	case KF_CSV_INT: return "INT";
+	case KF_CSV_FLOAT: return "FLOAT";
+	case KF_CSV_BOOL: return "BOOL";
+	case KF_CSV_STRING: return "STRING";
+	case KF_CSV_MISSING: break;
+	}
+	return "NONE";
+}
+
+double kf_stats_stddev(const struct kf_stats_feature *f)
+{
+	return f->finite ? sqrt(f->m2 / (double)f->finite) : NAN;
+}
+
+bool kf_stats_is_numeric(const struct kf_stats_feature *f)
+{
+	return f->type == KF_CSV_INT || f->type == KF_CSV_FLOAT;
+}
+
+void kf_stats_histogram(struct kf_stats_feature *f, size_t n, double *lo, double *hi, double *count)
+{
+	double width, prev = 0, r;
+	size_t i;
+
+	width = f->finite ? (f->max - f->min) / (double)n : 0;
+	for (i = 0; i < n; i++) {
+		lo[i] = f->min + width * (double)i;
+		hi[i] = i + 1 == n ? f->max : f->min + width * (double)(i + 1);
+		r = i + 1 == n ? (double)f->finite : kf_quant_rank(&f->quant, hi[i]);
+		count[i] = r - prev;
+		prev = r;
+	}
+}
+
+void kf_stats_quantile_histogram(struct kf_stats_feature *f, size_t n, double *lo, double *hi,
+				 double *count)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		lo[i] = i == 0 ? f->min : kf_quant_query(&f->quant, (double)i / (double)n);
+		hi[i] = i + 1 == n ? f->max : kf_quant_query(&f->quant, (double)(i + 1) / (double)n);
+		count[i] = (double)f->finite / (double)n;
+	}
+}
+
+/* A number as JSON; NaN and infinities (not JSON) as strings. */
+static void add_num(cJSON *o, const char *key, double v)
+{
+	if (isnan(v))
+		cJSON_AddStringToObject(o, key, "NaN");
+	else if (isinf(v))
+		cJSON_AddStringToObject(o, key, v > 0 ? "Infinity" : "-Infinity");
+	else
+		cJSON_AddNumberToObject(o, key, v);
+}
+
+static cJSON *histogram_json(const double *lo, const double *hi, const double *count, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cJSON *b = cJSON_CreateObject();
+
+		add_num(b, "low", lo[i]);
+		add_num(b, "high", hi[i]);
+		add_num(b, "count", count[i]);
+		cJSON_AddItemToArray(arr, b);
+	}
+	return arr;
+}
+
+static cJSON *num_json(struct kf_stats_feature *f)
+{
+	double lo[KF_STATS_BUCKETS], hi[KF_STATS_BUCKETS], cnt[KF_STATS_BUCKETS];
+	cJSON *o = cJSON_CreateObject(), *q;
+	size_t i;
+
+	add_num(o, "mean", f->finite ? f->mean : NAN);
+	add_num(o, "stdDev", kf_stats_stddev(f));
+	cJSON_AddNumberToObject(o, "zeros", (double)f->zeros);
+	add_num(o, "min", f->finite ? f->min : NAN);
+	add_num(o, "median", kf_quant_query(&f->quant, 0.5));
+	add_num(o, "max", f->finite ? f->max : NAN);
+	cJSON_AddNumberToObject(o, "nan", (double)f->nan);
+	cJSON_AddNumberToObject(o, "infinity", (double)(f->pinf + f->ninf));
+	q = cJSON_AddArrayToObject(o, "quantiles");
+	for (i = 0; i < sizeof out_quantiles / sizeof out_quantiles[0]; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(e, "q", out_quantiles[i]);
+		add_num(e, "value", kf_quant_query(&f->quant, out_quantiles[i]));
+		cJSON_AddItemToArray(q, e);
+	}
+	cJSON_AddNumberToObject(o, "rankErrorBound", (double)kf_quant_err(&f->quant));
+	if (f->finite) {
+		kf_stats_histogram(f, KF_STATS_BUCKETS, lo, hi, cnt);
+		cJSON_AddItemToObject(o, "histogram", histogram_json(lo, hi, cnt, KF_STATS_BUCKETS));
+		kf_stats_quantile_histogram(f, KF_STATS_BUCKETS, lo, hi, cnt);
+		cJSON_AddItemToObject(o, "quantileHistogram", histogram_json(lo, hi, cnt, KF_STATS_BUCKETS));
+	}
+	return o;
+}
+
+static cJSON *str_json(const struct kf_stats_feature *f)
+{
+	const struct kf_freq_item **top;
+	cJSON *o = cJSON_CreateObject(), *arr;
+	size_t n, i;
+
+	cJSON_AddNumberToObject(o, "unique", kf_freq_unique(&f->freq));
+	cJSON_AddBoolToObject(o, "exact", f->freq.exact);
+	top = kf_freq_top(&f->freq, KF_STATS_TOP, &n);
+	arr = cJSON_AddArrayToObject(o, "topValues");
+	for (i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		/* a value with NUL bytes shows up to the first one */
+		cJSON_AddStringToObject(e, "value", top[i]->s);
+		cJSON_AddNumberToObject(e, "frequency", (double)top[i]->count);
+		cJSON_AddItemToArray(arr, e);
+	}
+	free(top);
+	add_num(o, "avgLength", f->freq.total ? (double)f->freq.str_bytes / (double)f->freq.total : NAN);
+	cJSON_AddNumberToObject(o, "countErrorBound", (double)f->freq.err);
+	return o;
+}
+
+cJSON *kf_stats_feature_json(struct kf_stats_feature *f, uint64_t rows)
+{
+	cJSON *o = cJSON_CreateObject(), *k;
+
+	cJSON_AddStringToObject(o, "name", f->name);
+	cJSON_AddStringToObject(o, "type", kf_stats_type_name(f->type));
+	cJSON_AddNumberToObject(o, "count", (double)f->present);
+	cJSON_AddNumberToObject(o, "missing", (double)(rows - f->present));
+	k = cJSON_AddObjectToObject(o, "valueKinds");
+	cJSON_AddNumberToObject(k, "bool", (double)f->n_bool);
+	cJSON_AddNumberToObject(k, "int", (double)f->n_int);
+	cJSON_AddNumberToObject(k, "float", (double)f->n_float);
+	cJSON_AddNumberToObject(k, "string", (double)f->n_string);
+	if (f->num && (f->type == KF_CSV_INT || f->type == KF_CSV_FLOAT))
+		cJSON_AddItemToObject(o, "numStats", num_json(f));
+	if (f->freq.total && (f->type == KF_CSV_STRING || f->type == KF_CSV_BOOL))
+		cJSON_AddItemToObject(o, "stringStats", str_json(f));
+	return o;
+}
+
+static cJSON *dataset_json(struct kf_stats *s)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "kind", "DatasetStatistics");
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddNumberToObject(o, "numExamples", (double)s->rows);
+	arr = cJSON_AddArrayToObject(o, "features");
+	for (i = 0; i < s->n; i++)
+		cJSON_AddItemToArray(arr, kf_stats_feature_json(&s->f[i], s->rows));
+	return o;
+}
+
+cJSON *kf_stats_to_json(struct kf_stats_result *res)
+{
+	cJSON *doc = cJSON_CreateObject(), *items;
+	size_t i;
+
+	cJSON_AddStringToObject(doc, "kind", "DatasetStatisticsList");
+	cJSON_AddStringToObject(doc, "name", res->source ? res->source : "");
+	cJSON_AddNumberToObject(doc, "badRows", (double)res->bad_rows);
+	if (res->first_bad)
+		cJSON_AddStringToObject(doc, "firstBadRow", res->first_bad);
+	items = cJSON_AddArrayToObject(doc, "items");
+	cJSON_AddItemToArray(items, dataset_json(res->all));
+	for (i = 0; i < res->nslices; i++)
+		cJSON_AddItemToArray(items, dataset_json(res->slices[i]));
+	return doc;
+}
