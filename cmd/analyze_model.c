@@ -213,12 +213,15 @@ static int check_metric_names(const struct cli *c, const cJSON *doc, struct kf_e
 
 /* ---- the table ------------------------------------------------------------ */
 
-static char *fmt_num(const cJSON *v, bool sign)
+/* Counts as integers, other metrics with 4 decimals. */
+static char *fmt_num(const cJSON *v, const char *metric, bool sign)
 {
+	bool count = !strcmp(metric, "example_count");
+
 	if (!cJSON_IsNumber(v))
 		return kf_xstrdup("-");
-	if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15 && !sign)
-		return kf_xasprintf("%.0f", v->valuedouble);
+	if (count)
+		return kf_xasprintf(sign ? "%+.0f" : "%.0f", v->valuedouble);
 	return kf_xasprintf(sign ? "%+.4f" : "%.4f", v->valuedouble);
 }
 
@@ -295,13 +298,13 @@ static int render_table(const struct cli *c, const cJSON *doc, const cJSON *verd
 				const char *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(models, i),
 										   "name")->valuestring;
 				const cJSON *d = metric_of(s, "diff", name, c->shown.v[k]);
-				char key[64], *t = fmt_num(metric_of(s, "metrics", name, c->shown.v[k]), false);
+				char key[64], *t = fmt_num(metric_of(s, "metrics", name, c->shown.v[k]), c->shown.v[k], false);
 
 				snprintf(key, sizeof key, "m%zu_%d", k, i);
 				cJSON_AddItemToObject(r, key, cJSON_CreateString(t));
 				free(t);
 				snprintf(key, sizeof key, "d%zu_%d", k, i);
-				t = d ? fmt_num(d, true) : kf_xstrdup("");
+				t = d ? fmt_num(d, c->shown.v[k], true) : kf_xstrdup("");
 				cJSON_AddItemToObject(r, key, cJSON_CreateString(t));
 				free(t);
 			}
