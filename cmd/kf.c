@@ -18,6 +18,7 @@
 extern const struct kf_cmd kf_cmd_analyze;
 extern const struct kf_cmd kf_cmd_compile;
 extern const struct kf_cmd kf_cmd_run;
+extern const struct kf_cmd kf_cmd_train;
 extern const struct kf_cmd kf_cmd_version;
 
 /* Every command, alphabetically. Exact names only: no prefix matching, so
@@ -26,6 +27,7 @@ static const struct kf_cmd *const commands[] = {
 	&kf_cmd_analyze,
 	&kf_cmd_compile,
 	&kf_cmd_run,
+	&kf_cmd_train,
 	&kf_cmd_version,
 	NULL,
 };

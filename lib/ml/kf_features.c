@@ -484,7 +484,7 @@ static enum kf_ft_kind infer_kind(const struct colstat *s, size_t rows)
 		return KF_FT_ZSCORE;
 	}
 	if (s->capped || distinct > rows / 2)
-		return distinct > 1000 ? KF_FT_NONE : KF_FT_ONEHOT;   /* an id: no signal to learn */
+		return KF_FT_NONE;   /* an id: nothing a model can learn from */
 	return distinct > 1000 ? KF_FT_HASH : KF_FT_ONEHOT;
 }
 

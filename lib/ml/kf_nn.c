@@ -101,9 +101,9 @@ void kf_nn_work_release(struct kf_nn_work *w, const struct kf_nn *nn)
 
 /* Forward pass: act[L] holds the raw output scores (logits or values). */
 static void forward(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		    const double *x, size_t rows, struct kf_rng *rng)
+		    const double *x, size_t rows, const uint64_t *row_seed)
 {
-	size_t l, i;
+	size_t l, i, j;
 
 	for (l = 0; l < nn->n_layers; l++) {
 		const double *in = l == 0 ? x : w->act[l];
@@ -114,12 +114,19 @@ static void forward(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_wor
 		/* act = in · Wᵀ + b */
 		kf_dense_gemm(d, false, true, rows, n_out, n_in, 1.0, in, wl, 0.0, w->act[l + 1]);
 		kf_dense_bias_act(d, w->act[l + 1], rows, n_out, bl, hidden ? KF_ACT_RELU : KF_ACT_NONE);
-		if (hidden && rng && nn->dropout > 0) {
+		if (hidden && row_seed && nn->dropout > 0) {
 			double keep = 1 - nn->dropout, *a = w->act[l + 1], *m = w->mask[l + 1];
 
-			for (i = 0; i < rows * n_out; i++) {
-				m[i] = kf_rng_uniform(rng) < keep ? 1 / keep : 0;
-				a[i] *= m[i];
+			/* One generator per row and layer: a row gets the same mask
+			 * whichever worker or batch position computes it. */
+			for (i = 0; i < rows; i++) {
+				struct kf_rng rng;
+
+				kf_rng_seed(&rng, row_seed[i] * 31 + l);
+				for (j = 0; j < n_out; j++) {
+					m[i * n_out + j] = kf_rng_uniform(&rng) < keep ? 1 / keep : 0;
+					a[i * n_out + j] *= m[i * n_out + j];
+				}
 			}
 		}
 	}
@@ -201,12 +208,12 @@ double kf_nn_loss(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work 
 }
 
 double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		       const double *x, const double *y, size_t rows, struct kf_rng *rng)
+		       const double *x, const double *y, size_t rows, const uint64_t *row_seed)
 {
 	size_t L = nn->n_layers, l, i;
 	double loss;
 
-	forward(nn, d, w, x, rows, rng);
+	forward(nn, d, w, x, rows, row_seed);
 	loss = head_out(nn, w->act[L], y, rows, w->delta[L]) / (double)rows;
 	for (l = L; l-- > 0;) {
 		size_t n_in = nn->sizes[l], n_out = nn->sizes[l + 1];
@@ -231,7 +238,7 @@ double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_
 		/* delta_l = delta_{l+1} · W ⊙ relu'(act_l) ⊙ mask */
 		kf_dense_gemm(d, false, false, rows, n_in, n_out, 1.0, dl, wl, 0.0, w->delta[l]);
 		kf_dense_act_grad(d, w->delta[l], w->act[l], rows * n_in, KF_ACT_RELU);
-		if (rng && nn->dropout > 0)
+		if (row_seed && nn->dropout > 0)
 			for (i = 0; i < rows * n_in; i++)
 				w->delta[l][i] *= w->mask[l][i];
 	}

@@ -57,9 +57,10 @@ void kf_nn_predict(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work
 
 /* Mean loss over the batch, and its gradient into w->grad (n_params).
  * y: 0/1 (logistic), a class index (softmax) or a value (linear).
- * rng non-NULL applies dropout (training); NULL evaluates without it. */
+ * row_seed non-NULL applies dropout (training), each row's mask drawn from
+ * its own seed; NULL evaluates without dropout. */
 double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		       const double *x, const double *y, size_t rows, struct kf_rng *rng);
+		       const double *x, const double *y, size_t rows, const uint64_t *row_seed);
 
 /* The loss without the gradient (eval, gradient checks). */
 double kf_nn_loss(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,

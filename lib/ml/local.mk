@@ -2,16 +2,22 @@
 # built-in models, model bundles, distributed training; `kf train`; its man
 # pages and tests.
 libkf_a_SOURCES += \
+	lib/ml/kf_allreduce.c lib/ml/kf_allreduce.h \
 	lib/ml/kf_bundle.c lib/ml/kf_bundle.h \
 	lib/ml/kf_dense.c lib/ml/kf_dense.h \
-	lib/ml/kf_expr.c lib/ml/kf_expr.h \
+	lib/ml/kf_labelexpr.c lib/ml/kf_labelexpr.h \
 	lib/ml/kf_features.c lib/ml/kf_features.h \
 	lib/ml/kf_metrics.c lib/ml/kf_metrics.h \
 	lib/ml/kf_mf.c lib/ml/kf_mf.h \
 	lib/ml/kf_nn.c lib/ml/kf_nn.h \
 	lib/ml/kf_rng.h \
 	lib/ml/kf_strmap.c lib/ml/kf_strmap.h \
+	lib/ml/kf_train.c lib/ml/kf_train.h \
+	lib/ml/kf_trainjob.c lib/ml/kf_trainjob.h \
 	lib/ml/kf_xgb.c lib/ml/kf_xgb.h
+
+kf_SOURCES += cmd/train.c
+dist_man_MANS += man/kf-train.1 man/kf-trainjob.5 man/kf-features.5
 
 check_PROGRAMS += t/unit/test_ml
 t_unit_test_ml_SOURCES = t/unit/test_ml.c t/unit/kf_tap.h
@@ -29,3 +35,5 @@ libkf_a_SOURCES += lib/ml/cuda/kf_dense_cuda.cu
 KF_LIBS += -lstdc++
 endif
 EXTRA_DIST += lib/ml/cuda/kf_dense_cuda.cu
+TESTS += t/5001-train.bats
+TESTS += t/5002-trainjob.bats

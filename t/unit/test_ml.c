@@ -6,7 +6,7 @@
 #include "kf_tap.h"
 #include "ml/kf_bundle.h"
 #include "ml/kf_dense.h"
-#include "ml/kf_expr.h"
+#include "ml/kf_labelexpr.h"
 #include "ml/kf_features.h"
 #include "ml/kf_metrics.h"
 #include "ml/kf_mf.h"
@@ -271,22 +271,22 @@ static void test_expr(void)
 	static const char *const r1[] = { "3", "10", "Credit Card" };
 	static const char *const r2[] = { "1", "10", "Cash" };
 	static const char *const r3[] = { "5", "", "Cash" };
-	struct kf_expr *e;
+	struct kf_labelexpr *e;
 	struct kf_err err;
 
-	TAP_OK(kf_expr_parse(&e, "tips > 0.2 * fare", names, 3, &err) == 0, "parse the taxi label");
-	TAP_NEAR(kf_expr_eval(e, r1), 1, 0, "3 > 0.2*10");
-	TAP_NEAR(kf_expr_eval(e, r2), 0, 0, "1 > 0.2*10 is false");
-	TAP_NEAR(kf_expr_eval(e, r3), 0, 0, "missing fare is false");
-	kf_expr_free(e);
-	TAP_OK(kf_expr_parse(&e, "payment_type == \"Credit Card\" && !(fare < 5)", names, 3, &err) == 0,
+	TAP_OK(kf_labelexpr_parse(&e, "tips > 0.2 * fare", names, 3, &err) == 0, "parse the taxi label");
+	TAP_NEAR(kf_labelexpr_eval(e, r1), 1, 0, "3 > 0.2*10");
+	TAP_NEAR(kf_labelexpr_eval(e, r2), 0, 0, "1 > 0.2*10 is false");
+	TAP_NEAR(kf_labelexpr_eval(e, r3), 0, 0, "missing fare is false");
+	kf_labelexpr_free(e);
+	TAP_OK(kf_labelexpr_parse(&e, "payment_type == \"Credit Card\" && !(fare < 5)", names, 3, &err) == 0,
 	       "parse strings, && and !");
-	TAP_NEAR(kf_expr_eval(e, r1), 1, 0, "string equality");
-	TAP_NEAR(kf_expr_eval(e, r2), 0, 0, "string inequality");
-	kf_expr_free(e);
-	TAP_OK(kf_expr_parse(&e, "tipz > 1", names, 3, &err) == KF_EUSAGE, "unknown column");
+	TAP_NEAR(kf_labelexpr_eval(e, r1), 1, 0, "string equality");
+	TAP_NEAR(kf_labelexpr_eval(e, r2), 0, 0, "string inequality");
+	kf_labelexpr_free(e);
+	TAP_OK(kf_labelexpr_parse(&e, "tipz > 1", names, 3, &err) == KF_EUSAGE, "unknown column");
 	TAP_STR(err.msg, "--label-expr: unknown column \"tipz\" (did you mean \"tips\"?)", "did you mean");
-	TAP_OK(kf_expr_parse(&e, "tips > (1", names, 3, &err) == KF_EUSAGE, "unbalanced parenthesis");
+	TAP_OK(kf_labelexpr_parse(&e, "tips > (1", names, 3, &err) == KF_EUSAGE, "unbalanced parenthesis");
 	TAP_STR(err.msg, "--label-expr: column 10: expected \")\"", "the place of a syntax error");
 }
 

@@ -1,7 +1,7 @@
-/* kf_expr: recursive-descent parser and tree evaluator for --label-expr. */
+/* kf_labelexpr: recursive-descent parser and tree evaluator for --label-expr. */
 #include "config.h"
 
-#include "ml/kf_expr.h"
+#include "ml/kf_labelexpr.h"
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
@@ -16,13 +16,13 @@ enum node_kind { N_NUM, N_STR, N_COL, N_NEG, N_NOT, N_BIN };
 
 enum op { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_AND, OP_OR };
 
-struct kf_expr {
+struct kf_labelexpr {
 	enum node_kind kind;
 	enum op op;
 	double num;
 	char *str;
 	size_t col;
-	struct kf_expr *l, *r;
+	struct kf_labelexpr *l, *r;
 };
 
 struct parser {
@@ -32,20 +32,20 @@ struct parser {
 	struct kf_err *err;
 };
 
-static struct kf_expr *node(enum node_kind kind)
+static struct kf_labelexpr *node(enum node_kind kind)
 {
-	struct kf_expr *e = kf_xcalloc(1, sizeof *e);
+	struct kf_labelexpr *e = kf_xcalloc(1, sizeof *e);
 
 	e->kind = kind;
 	return e;
 }
 
-void kf_expr_free(struct kf_expr *e)
+void kf_labelexpr_free(struct kf_labelexpr *e)
 {
 	if (!e)
 		return;
-	kf_expr_free(e->l);
-	kf_expr_free(e->r);
+	kf_labelexpr_free(e->l);
+	kf_labelexpr_free(e->r);
 	free(e->str);
 	free(e);
 }
@@ -63,17 +63,17 @@ static int fail(struct parser *ps, const char *fmt, const char *what)
 	return KF_EUSAGE;
 }
 
-static int parse_or(struct parser *ps, struct kf_expr **out);
+static int parse_or(struct parser *ps, struct kf_labelexpr **out);
 
 static bool is_ident(int c)
 {
 	return isalnum(c) || c == '_' || c == '.';
 }
 
-static int parse_primary(struct parser *ps, struct kf_expr **out)
+static int parse_primary(struct parser *ps, struct kf_labelexpr **out)
 {
 	const char *start;
-	struct kf_expr *e;
+	struct kf_labelexpr *e;
 
 	skip_ws(ps);
 	if (*ps->p == '(') {
@@ -141,16 +141,16 @@ static int parse_primary(struct parser *ps, struct kf_expr **out)
 	return fail(ps, *ps->p ? "unexpected \"%.1s\"" : "unexpected end of expression%s", ps->p);
 }
 
-static int parse_unary(struct parser *ps, struct kf_expr **out)
+static int parse_unary(struct parser *ps, struct kf_labelexpr **out)
 {
 	skip_ws(ps);
 	if (*ps->p == '-' || (*ps->p == '!' && ps->p[1] != '=')) {
-		struct kf_expr *e = node(N_NEG);
+		struct kf_labelexpr *e = node(N_NEG);
 
 		e->kind = *ps->p == '-' ? N_NEG : N_NOT;
 		ps->p++;
 		if (parse_unary(ps, &e->l) < 0) {
-			kf_expr_free(e);
+			kf_labelexpr_free(e);
 			return KF_EUSAGE;
 		}
 		*out = e;
@@ -163,18 +163,18 @@ static int parse_unary(struct parser *ps, struct kf_expr **out)
 struct oplevel {
 	const char *tok[6];
 	enum op op[6];
-	int (*next)(struct parser *, struct kf_expr **);
+	int (*next)(struct parser *, struct kf_labelexpr **);
 	bool chain;  /* comparisons do not chain: a < b < c is an error */
 };
 
-static int parse_level(struct parser *ps, const struct oplevel *lv, struct kf_expr **out)
+static int parse_level(struct parser *ps, const struct oplevel *lv, struct kf_labelexpr **out)
 {
-	struct kf_expr *l = NULL;
+	struct kf_labelexpr *l = NULL;
 
 	if (lv->next(ps, &l) < 0)
 		return KF_EUSAGE;
 	for (;;) {
-		struct kf_expr *e;
+		struct kf_labelexpr *e;
 		size_t i, len = 0;
 
 		skip_ws(ps);
@@ -192,7 +192,7 @@ static int parse_level(struct parser *ps, const struct oplevel *lv, struct kf_ex
 		e->l = l;
 		l = e;
 		if (lv->next(ps, &e->r) < 0) {
-			kf_expr_free(l);
+			kf_labelexpr_free(l);
 			return KF_EUSAGE;
 		}
 		if (!lv->chain)
@@ -202,21 +202,21 @@ static int parse_level(struct parser *ps, const struct oplevel *lv, struct kf_ex
 	return 0;
 }
 
-static int parse_mul(struct parser *ps, struct kf_expr **out)
+static int parse_mul(struct parser *ps, struct kf_labelexpr **out)
 {
 	static const struct oplevel lv = { { "*", "/" }, { OP_MUL, OP_DIV }, parse_unary, true };
 
 	return parse_level(ps, &lv, out);
 }
 
-static int parse_add(struct parser *ps, struct kf_expr **out)
+static int parse_add(struct parser *ps, struct kf_labelexpr **out)
 {
 	static const struct oplevel lv = { { "+", "-" }, { OP_ADD, OP_SUB }, parse_mul, true };
 
 	return parse_level(ps, &lv, out);
 }
 
-static int parse_cmp(struct parser *ps, struct kf_expr **out)
+static int parse_cmp(struct parser *ps, struct kf_labelexpr **out)
 {
 	static const struct oplevel lv = {
 		{ "==", "!=", "<=", ">=", "<", ">" },
@@ -226,32 +226,32 @@ static int parse_cmp(struct parser *ps, struct kf_expr **out)
 	return parse_level(ps, &lv, out);
 }
 
-static int parse_and(struct parser *ps, struct kf_expr **out)
+static int parse_and(struct parser *ps, struct kf_labelexpr **out)
 {
 	static const struct oplevel lv = { { "&&" }, { OP_AND }, parse_cmp, true };
 
 	return parse_level(ps, &lv, out);
 }
 
-static int parse_or(struct parser *ps, struct kf_expr **out)
+static int parse_or(struct parser *ps, struct kf_labelexpr **out)
 {
 	static const struct oplevel lv = { { "||" }, { OP_OR }, parse_and, true };
 
 	return parse_level(ps, &lv, out);
 }
 
-int kf_expr_parse(struct kf_expr **out, const char *text, const char *const *names, size_t n,
+int kf_labelexpr_parse(struct kf_labelexpr **out, const char *text, const char *const *names, size_t n,
 		  struct kf_err *err)
 {
 	struct parser ps = { text, text, names, n, err };
-	struct kf_expr *e = NULL;
+	struct kf_labelexpr *e = NULL;
 
 	*out = NULL;
 	if (parse_or(&ps, &e) < 0)
 		return KF_EUSAGE;
 	skip_ws(&ps);
 	if (*ps.p) {
-		kf_expr_free(e);
+		kf_labelexpr_free(e);
 		return fail(&ps, "unexpected \"%s\"", ps.p);
 	}
 	*out = e;
@@ -272,7 +272,7 @@ static double num_of(const char *s)
 }
 
 /* The text a node stands for in a string comparison, or NULL. */
-static const char *text_of(const struct kf_expr *e, const char *const *values)
+static const char *text_of(const struct kf_labelexpr *e, const char *const *values)
 {
 	if (e->kind == N_STR)
 		return e->str;
@@ -281,7 +281,7 @@ static const char *text_of(const struct kf_expr *e, const char *const *values)
 	return NULL;
 }
 
-double kf_expr_eval(const struct kf_expr *e, const char *const *values)
+double kf_labelexpr_eval(const struct kf_labelexpr *e, const char *const *values)
 {
 	double a, b;
 
@@ -289,8 +289,8 @@ double kf_expr_eval(const struct kf_expr *e, const char *const *values)
 	case N_NUM: return e->num;
 	case N_STR: return num_of(e->str);
 	case N_COL: return num_of(values[e->col]);
-	case N_NEG: return -kf_expr_eval(e->l, values);
-	case N_NOT: a = kf_expr_eval(e->l, values); return !(a != 0 && !isnan(a));
+	case N_NEG: return -kf_labelexpr_eval(e->l, values);
+	case N_NOT: a = kf_labelexpr_eval(e->l, values); return !(a != 0 && !isnan(a));
 	case N_BIN: break;
 	}
 	if ((e->op == OP_EQ || e->op == OP_NE) && (e->l->kind == N_STR || e->r->kind == N_STR)) {
@@ -299,12 +299,12 @@ double kf_expr_eval(const struct kf_expr *e, const char *const *values)
 
 		return e->op == OP_EQ ? eq : !eq;
 	}
-	a = kf_expr_eval(e->l, values);
+	a = kf_labelexpr_eval(e->l, values);
 	if (e->op == OP_AND && !(a != 0 && !isnan(a)))
 		return 0;
 	if (e->op == OP_OR && a != 0 && !isnan(a))
 		return 1;
-	b = kf_expr_eval(e->r, values);
+	b = kf_labelexpr_eval(e->r, values);
 	switch (e->op) {
 	case OP_ADD: return a + b;
 	case OP_SUB: return a - b;
@@ -322,7 +322,7 @@ double kf_expr_eval(const struct kf_expr *e, const char *const *values)
 	return NAN;
 }
 
-static void collect(const struct kf_expr *e, size_t **cols, size_t *n, size_t *cap)
+static void collect(const struct kf_labelexpr *e, size_t **cols, size_t *n, size_t *cap)
 {
 	size_t i;
 
@@ -339,7 +339,7 @@ static void collect(const struct kf_expr *e, size_t **cols, size_t *n, size_t *c
 	collect(e->r, cols, n, cap);
 }
 
-void kf_expr_columns(const struct kf_expr *e, size_t **cols, size_t *n)
+void kf_labelexpr_columns(const struct kf_labelexpr *e, size_t **cols, size_t *n)
 {
 	size_t cap = 0;
 
