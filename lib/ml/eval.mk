@@ -12,3 +12,4 @@ check_PROGRAMS += t/unit/test_eval
 t_unit_test_eval_SOURCES = t/unit/test_eval.c t/unit/kf_tap.h
 t_unit_test_eval_LDADD = $(KF_LIBS)
 TESTS += t/unit/test_eval
+TESTS += t/6501-analyze-model.bats t/6502-analyze-model-sklearn.bats

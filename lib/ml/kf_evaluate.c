@@ -5,7 +5,7 @@
 #include "ml/kf_bundle.h"
 #include "ml/kf_eval.h"
 #include "ml/kf_evaluate.h"
-#include "ml/kf_expr.h"
+#include "ml/kf_labelexpr.h"
 #include "ml/kf_slice.h"
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
@@ -44,7 +44,7 @@ struct ev {
 	size_t n_data_cols;
 	size_t *pred_col;          /* predictions model: score columns */
 	long label_col;
-	struct kf_expr *expr;
+	struct kf_labelexpr *expr;
 	char **classes;            /* multiclass */
 	size_t k;
 	struct kf_slicer *slicer;
@@ -75,7 +75,7 @@ static const char *bundle_task(struct kf_bundle *b, const char *dir, struct kf_e
 	if (kf_eval_task_parse(t) < 0) {
 		kf_err_set(err, KF_EINPUT,
 			   "model \"%s\" is a %s model (%s): kf analyze model evaluates binary, multiclass and regression models",
-			   dir, t, kf_bundle_kind(b));
+			   dir, strcmp(t, "recommend") ? t : "recommender", kf_bundle_kind(b));
 		return NULL;
 	}
 	return t;
@@ -274,7 +274,7 @@ static int setup_label(struct ev *e, struct kf_err *err)
 	if (expr) {
 		if (e->task == KF_EVAL_MULTICLASS)
 			return kf_err_set(err, KF_EUSAGE, "--label-expr gives numbers: a multiclass label needs --label");
-		rc = kf_expr_parse(&e->expr, expr, (const char *const *)e->names.v, e->names.n, err);
+		rc = kf_labelexpr_parse(&e->expr, expr, (const char *const *)e->names.v, e->names.n, err);
 		if (rc < 0)
 			kf_err_prefix(err, "--label-expr");
 		return rc;
@@ -328,7 +328,7 @@ static int row_label(struct ev *e, long line, double *y, struct kf_err *err)
 	size_t c;
 
 	if (e->expr) {
-		v = kf_expr_eval(e->expr, e->row);
+		v = kf_labelexpr_eval(e->expr, e->row);
 		if (e->task == KF_EVAL_BINARY) {
 			*y = v != 0 && !isnan(v);
 			return 1;
@@ -648,7 +648,7 @@ static void ev_release(struct ev *e)
 		free(e->classes[i]);
 	free(e->classes);
 	kf_slicer_free(e->slicer);
-	kf_expr_free(e->expr);
+	kf_labelexpr_free(e->expr);
 	kf_csv_free(e->data);
 	kf_csv_free(e->pred);
 	kf_strv_release(&e->names);
