@@ -2,6 +2,7 @@
  * (the data half of TensorFlow Data Validation). */
 #include "config.h"
 
+#include "analyze_model.h"
 #include "kf_cmd.h"
 #include "kf_print.h"
 #include "data/kf_drift.h"
@@ -645,7 +646,7 @@ const struct kf_cmd kf_cmd_analyze = {
 	.usage = "analyze stats|schema|validate|drift ...",
 	.subs = (const struct kf_cmd *const[]){
 		&kf_cmd_analyze_stats, &kf_cmd_analyze_schema, &kf_cmd_analyze_validate,
-		&kf_cmd_analyze_drift, NULL,
+		&kf_cmd_analyze_drift, &kf_cmd_analyze_model, NULL,
 	},
 	.min_args = 0,
 	.max_args = -1,

@@ -272,6 +272,8 @@ static char *canonical(const char *v)
 		return kf_xstrdup(v);
 	if (d == 0)
 		d = 0;
+	if (d == floor(d) && fabs(d) < 1e15)
+		return kf_xasprintf("%.0f", d);
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof buf, "%.*g", prec, d);
 		back = strtod(buf, NULL);

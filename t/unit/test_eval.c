@@ -179,12 +179,13 @@ static void test_slices(void)
 	static const char *const names[] = { "day", "hour", "pay" };
 	static const char *const rows[][3] = {
 		{ "1", "12", "Cash" }, { "2", "12.0", "Card" }, { "1", "3", "Cash" },
-		{ "2", "", "Cash" }, { "1", "12", "" },
+		{ "2", "", "Cash" }, { "1", "12", "" }, { "1", "1e1", "Cash" }, { "1", "0.50", "Card" },
 	};
 	static const char *const specs[] = { "hour", "day,hour=12", "pay=Cash", "pay" };
 	struct kf_slicer *s;
 	struct kf_err err;
 	size_t ids[5], n, i, *order;
+	const size_t nrows = sizeof rows / sizeof rows[0];
 	struct kf_buf all = KF_BUF_INIT;
 	int rc;
 
@@ -192,7 +193,7 @@ static void test_slices(void)
 	TAP_OK(rc == 0, "specs parse");
 	rc = kf_slicer_resolve(s, names, 3, &err);
 	TAP_OK(rc == 0, "specs resolve");
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < nrows; i++) {
 		n = kf_slicer_row(s, rows[i], ids);
 		TAP_OK(ids[0] == 0, "row %zu in overall", i);
 		if (i == 3)
@@ -205,7 +206,8 @@ static void test_slices(void)
 		kf_buf_printf(&all, "%s:%llu ", kf_slicer_get(s, order[i])->name,
 			      (unsigned long long)kf_slicer_get(s, order[i])->count);
 	TAP_STR(kf_buf_str(&all),
-		"Overall:5 hour=3:1 hour=12:3 day=1,hour=12:2 day=2,hour=12:1 pay=Cash:3 pay=Card:1 pay=Cash:3 ",
+		"Overall:7 hour=0.5:1 hour=3:1 hour=10:1 hour=12:3 day=1,hour=12:2 day=2,hour=12:1 "
+		"pay=Cash:4 pay=Card:2 pay=Cash:4 ",
 		"slices, counts and order");
 	TAP_OK(kf_slicer_empty_spec(s) == -1, "no empty spec");
 	free(order);
