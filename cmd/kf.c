@@ -19,9 +19,7 @@ extern const struct kf_cmd kf_cmd_analyze;
 extern const struct kf_cmd kf_cmd_compile;
 extern const struct kf_cmd kf_cmd_lineage;
 extern const struct kf_cmd kf_cmd_run;
-#ifdef KF_HAVE_MICROHTTPD
 extern const struct kf_cmd kf_cmd_serve;
-#endif
 extern const struct kf_cmd kf_cmd_train;
 extern const struct kf_cmd kf_cmd_upload;
 extern const struct kf_cmd kf_cmd_version;
