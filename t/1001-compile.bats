@@ -45,6 +45,19 @@ golden() {
 	[ "$fail" -eq 0 ]
 }
 
+@test "the same pipelines as KFP v1 anchors compile to what the KFP compiler wrote" {
+	local name anchor
+	[ -d "$SHARED/anchors/kfp-v1/compiled" ] || skip "../shared/anchors not present"
+	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed"
+	for name in bagging loop-over-lightweight-output; do
+		anchor=$SHARED/anchors/kfp-v1/compiled/$([ "$name" = bagging ] && echo bagging_pipelines || echo loop_over_lightweight_output).yaml
+		golden "kfp-$name"
+		run python3 "$FIXTURES/1001/kfp-compare.py" "$anchor" got.yaml
+		assert_success
+		assert_output same
+	done
+}
+
 @test "golden files are valid Argo Workflows" {
 	need_validator
 	run validate_k8s "$FIXTURES"/1001/*.golden.yaml "$FIXTURES"/1001/basic/*.golden.yaml

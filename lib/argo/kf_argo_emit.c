@@ -515,12 +515,12 @@ static cJSON *template_metadata(const struct kf_step *s, char **values)
 		cJSON_AddStringToObject(ref, "url", c->url);
 	add_pyjson(ann, LABEL "component_ref", ref);
 	cJSON_Delete(ref);
-	/* constant and parameter arguments, as the UI shows them */
+	/* the arguments passed as values, as KFP records them for the UI */
 	args = cJSON_CreateObject();
 	for (i = 0; i < s->n_args; i++) {
 		const struct kf_arg *a = &s->args[i];
 
-		if (!kf_tmpl_has(&a->value, KF_REF_OUTPUT) && values[a->index])
+		if ((c->inputs[a->index].uses & KF_USE_VALUE) && values[a->index])
 			cJSON_AddStringToObject(args, c->inputs[a->index].name, values[a->index]);
 	}
 	if (args->child)
