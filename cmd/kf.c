@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern const struct kf_cmd kf_cmd_analyze;
@@ -128,6 +129,61 @@ static int run_help(int argc, char **argv)
 	return 0;
 }
 
+/* --out-file FILE: standard output goes to a temporary file beside FILE,
+ * renamed into place when the command ran (exit 0 or 1), so a pipeline step
+ * that reads FILE never sees half a result; removed otherwise. */
+struct out_file {
+	const char *path;
+	char *tmp;
+	int saved_stdout;
+};
+
+static int out_file_open(struct out_file *of, const char *path, struct kf_err *err)
+{
+	int fd;
+
+	of->path = path;
+	of->tmp = kf_xasprintf("%s.tmp.XXXXXX", path);
+	fflush(stdout);
+	fd = mkstemp(of->tmp);
+	if (fd < 0) {
+		kf_err_sys(err, "cannot create \"%s\"", path);
+		free(of->tmp);
+		of->tmp = NULL;
+		return KF_EIO;
+	}
+	of->saved_stdout = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	return 0;
+}
+
+static int out_file_close(struct out_file *of, int rc, struct kf_err *err)
+{
+	bool keep = rc == 0 || rc == KF_EFAIL;
+	int frc = 0;
+
+	if (!of->tmp)
+		return rc;
+	if (fflush(stdout) != 0 || fsync(STDOUT_FILENO) != 0)
+		frc = kf_err_sys(err, "cannot write \"%s\"", of->path);
+	dup2(of->saved_stdout, STDOUT_FILENO);
+	close(of->saved_stdout);
+	if (keep && !frc) {
+		mode_t mask = umask(0);
+
+		umask(mask);
+		chmod(of->tmp, 0666 & ~mask);
+		if (rename(of->tmp, of->path) != 0)
+			frc = kf_err_sys(err, "cannot rename into \"%s\"", of->path);
+	}
+	if (!keep || frc)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->tmp = NULL;
+	return frc ? frc : rc;
+}
+
 static int run_command(struct kf_ctx *ctx, const struct kf_cmd *cmd, int argc, char **argv)
 {
 	struct kf_args args;
@@ -165,8 +221,17 @@ static int run_command(struct kf_ctx *ctx, const struct kf_cmd *cmd, int argc, c
 		kf_opts_release(&args);
 		return 2;
 	}
-	if (rc == 0)
-		rc = cmd->run(ctx, &args, &err);
+	if (rc == 0) {
+		struct out_file of = { NULL, NULL, -1 };
+		const char *out_path = kf_args_get(&args, "out-file");
+
+		if (out_path)
+			rc = out_file_open(&of, out_path, &err);
+		if (rc == 0)
+			rc = cmd->run(ctx, &args, &err);
+		if (out_path)
+			rc = out_file_close(&of, rc, &err);
+	}
 	kf_opts_release(&args);
 	return kf_print_finish(ctx, rc, &err);
 }

@@ -18,6 +18,7 @@ const struct kf_opt kf_common_opts[] = {
 	{ 'q', "quiet", KF_OPT_NONE, NULL, "print only results and errors", NULL },
 	{ 'v', "verbose", KF_OPT_NONE, NULL, "print more about what is done (repeat for more)", NULL },
 	{ 0, "store", KF_OPT_REQUIRED, "DIR", "metadata and artifact store (default: nearest .kf/, $KF_HOME, ~/.kf)", "dir" },
+	{ 0, "out-file", KF_OPT_REQUIRED, "FILE", "write the results to FILE (atomically) instead of standard output", "file" },
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
 

@@ -109,3 +109,17 @@ load test_helper
 	run_kf -0 __complete --color ""
 	assert_line "always"
 }
+
+@test "--out-file writes the results to a file atomically, and only when the command ran" {
+	mkdir out
+	run_kf -0 version -o json --out-file out/v.json
+	assert_output ""
+	python3 -c 'import json; assert json.load(open("out/v.json"))["kind"] == "Version"'
+	echo old > kept.txt
+	run_kf -2 version -o xml --out-file kept.txt
+	assert_equal "$(cat kept.txt)" "old"
+	run ls
+	refute_output --partial ".tmp."
+	run_kf -3 version --out-file no/such/dir/v.txt
+	assert_output --partial 'cannot create "no/such/dir/v.txt"'
+}
