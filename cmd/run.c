@@ -903,15 +903,17 @@ static int run_rm(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 		cJSON *run = NULL;
 		const char *state;
 		char *id, *dir;
+		bool running;
 		long pid;
 
 		if ((rc = kf_store_run_get(st, args->argv[i], &run, err)) < 0)
 			break;
 		state = cJSON_GetStringValue(cJSON_GetObjectItem(run, "state"));
 		pid = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(run, "pid"));
+		running = state && !strcmp(state, "Running") && pid > 0 && kill((pid_t)pid, 0) == 0;
 		id = kf_xstrdup(cJSON_GetStringValue(cJSON_GetObjectItem(run, "id")));
 		cJSON_Delete(run);
-		if (state && !strcmp(state, "Running") && pid > 0 && kill((pid_t)pid, 0) == 0) {
+		if (running) {
 			rc = kf_err_set(err, KF_EINPUT, "run \"%s\" is still running (pid %ld)", id, pid);
 			free(id);
 			break;
