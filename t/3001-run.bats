@@ -126,3 +126,31 @@ $(touch pwned)]' ]
 	[ "$(jq -r .kind <<<"$output")" = Run ]
 	[ "$(jq -r .state <<<"$output")" = Succeeded ]
 }
+
+@test "parallelFor runs at most parallelism items at once" {
+	mkdir d
+	cat >limit.yaml <<-'YAML'
+	apiVersion: kf/v1
+	kind: Pipeline
+	metadata: {name: limit}
+	spec:
+	  params:
+	    dir: {type: String}
+	  components:
+	    alone:
+	      name: alone
+	      inputs: [{name: dir}, {name: i}]
+	      implementation:
+	        container:
+	          image: busybox
+	          command: [sh, -c, 'mkdir "$0/lock" || exit 1; sleep 0.2; echo "$1" >> "$0/order"; rmdir "$0/lock"', {inputValue: dir}, {inputValue: i}]
+	  steps:
+	    each:
+	      component: alone
+	      parallelFor: [1, 2, 3, 4]
+	      parallelism: 1
+	      args: {dir: "{{params.dir}}", i: "{{item}}"}
+	YAML
+	run_kf -0 run limit.yaml -q -j 4 -p dir="$TEST_DIR/d"
+	[ "$(wc -l <d/order)" = 4 ]
+}

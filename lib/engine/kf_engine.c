@@ -13,6 +13,7 @@
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
+#include "util/kf_output.h"
 #include "util/kf_sha256.h"
 #include "util/kf_str.h"
 #include "util/kf_time.h"
@@ -80,6 +81,7 @@ struct task {
 	char *cache_key;
 	int64_t exec_id;
 	char *msg;
+	char *from_run, *from_task; /* who made the outputs (cache hit, resume) */
 	struct kf_strv scratch;   /* strings lent to template expansion */
 };
 
@@ -104,6 +106,8 @@ struct eng {
 	size_t n;
 	int jobs, running;
 	bool failed, stopping;
+	bool txn_open;            /* a batch of store writes is open */
+	int64_t txn_start_ns;
 	int64_t run_start_ns;
 	int64_t ctx_pipeline, ctx_run;
 	const char *status;       /* {{run.status}} */
@@ -139,7 +143,11 @@ static cJSON *outputs_json(const struct task *t)
 	cJSON *doc = cJSON_CreateObject();
 	cJSON *vals = cJSON_AddObjectToObject(doc, "values");
 	cJSON *arts = cJSON_AddObjectToObject(doc, "artifacts");
+	cJSON *from = cJSON_AddObjectToObject(doc, "from");
 
+	/* where the outputs were made (a cached task's logs are there) */
+	cJSON_AddStringToObject(from, "run", t->from_run ? t->from_run : "");
+	cJSON_AddStringToObject(from, "task", t->from_task ? t->from_task : t->name);
 	for (size_t i = 0; t->outs && i < c->n_outputs; i++) {
 		const struct out *o = &t->outs[i];
 		cJSON *a;
@@ -161,7 +169,13 @@ static void outputs_restore(struct task *t, const cJSON *doc)
 	const struct kf_component *c = t->sr->s->component;
 	const cJSON *vals = cJSON_GetObjectItem(doc, "values");
 	const cJSON *arts = cJSON_GetObjectItem(doc, "artifacts");
+	const char *fr = cJSON_GetStringValue(kf_json_path(doc, "from.run"));
+	const char *ft = cJSON_GetStringValue(kf_json_path(doc, "from.task"));
 
+	free(t->from_run);
+	free(t->from_task);
+	t->from_run = fr && *fr ? kf_xstrdup(fr) : NULL;
+	t->from_task = ft && *ft ? kf_xstrdup(ft) : NULL;
 	for (size_t i = 0; i < c->n_outputs; i++) {
 		const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(vals, c->outputs[i].name));
 		const cJSON *a = cJSON_GetObjectItem(arts, c->outputs[i].name);
@@ -245,7 +259,9 @@ static int record_exec(struct eng *e, struct task *t, int state, struct kf_err *
 		if (t->ins[i].art_id) {
 			ins[ni].id = t->ins[i].art_id;
 			ins[ni++].path = c->inputs[i].name;
-		} else if (t->ins[i].value) {
+		}
+		/* Values are properties too, so two runs can be compared by them. */
+		if (t->ins[i].value && strlen(t->ins[i].value) <= 4096) {
 			snprintf(key, sizeof key, "input:%s", c->inputs[i].name);
 			kf_store_props_str(&props, key, t->ins[i].value);
 		}
@@ -462,18 +478,36 @@ static const char *x_input_path(void *ctx, size_t input)
 	return in->path;
 }
 
+/* mkdir, and mkdir -p only when a parent is missing: most directories a
+ * step needs have their parents already. */
+static int mkdir_fast(const char *path, struct kf_err *err)
+{
+	char *parent;
+	int rc;
+
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return kf_err_sys(err, "cannot create \"%s\"", path);
+	parent = kf_path_dirname(path);
+	rc = strcmp(parent, path) != 0 ? mkdir_fast(parent, err) : -1;
+	free(parent);
+	if (rc < 0 || (mkdir(path, 0777) != 0 && errno != EEXIST))
+		return rc < 0 ? rc : kf_err_sys(err, "cannot create \"%s\"", path);
+	return 0;
+}
+
 static const char *x_output_path(void *ctx, size_t output)
 {
 	struct xctx *x = ctx;
 	const char *name = x->t->sr->s->component->outputs[output].name;
-	struct kf_err err;
-	char *dir;
 
 	if (x->canonical)
 		return lend(x->t, kf_xasprintf("kf:outputPath:%s", name));
-	dir = kf_xasprintf("%s/outputs/%s", x->t->dir, name);
-	kf_fs_mkdirs(dir, &err);
-	return lend(x->t, kf_xasprintf("%s/data", lend(x->t, dir)));
+	/* beside the logs, not in a directory of its own: every directory a
+	 * step needs costs an inode allocation, which is what a short step's
+	 * time goes to on a busy ext4 */
+	return lend(x->t, kf_xasprintf("%s/out-%s", x->t->dir, name));
 }
 
 static bool uses_output_of_tmpl(const struct kf_tmpl *t, size_t dep)
@@ -785,9 +819,15 @@ static void start_task(struct eng *e, struct task *t)
 	}
 	prepared_release(&pr);
 	memset(&pr, 0, sizeof pr);
-	clean_dir(t->dir, "outputs");
+	if (t->attempt > 1 || e->resume)
+		for (size_t i = 0; i < c->n_outputs; i++) {
+			char *name = kf_xasprintf("out-%s", c->outputs[i].name);
+
+			clean_dir(t->dir, name);
+			free(name);
+		}
 	work = kf_path_join(t->dir, "work");
-	if (kf_fs_mkdirs(work, &err) < 0 || expand(e, t, false, &pr, &err) < 0) {
+	if (mkdir_fast(work, &err) < 0 || expand(e, t, false, &pr, &err) < 0) {
 		fail_task(e, t, err.msg);
 		goto out;
 	}
@@ -856,7 +896,7 @@ static int collect_outputs(struct eng *e, struct task *t, struct kf_err *err)
 	int rc;
 
 	for (size_t i = 0; i < c->n_outputs; i++) {
-		char *path = kf_xasprintf("%s/outputs/%s/data", t->dir, c->outputs[i].name);
+		char *path = kf_xasprintf("%s/out-%s", t->dir, c->outputs[i].name);
 		struct out *o = &t->outs[i];
 
 		if (!kf_fs_exists(path)) {
@@ -909,6 +949,10 @@ static void task_ended(struct eng *e, struct task *t, int status)
 	} else if (e->stopping) {
 		snprintf(msg, sizeof msg, "interrupted");
 	} else if (t->exit_code == 0) {
+		free(t->from_run);
+		free(t->from_task);
+		t->from_run = kf_xstrdup(e->run_id);
+		t->from_task = NULL;
 		if (collect_outputs(e, t, &err) == 0 && record_exec(e, t, KF_EXEC_COMPLETE, &err) == 0) {
 			/* Written even under --no-cache: that flag only stops reuse. */
 			if (t->sr->s->cache) {
@@ -1240,16 +1284,48 @@ static void omit_rest(struct eng *e)
 	}
 }
 
+/* Store writes are batched: a transaction stays open across turns of the
+ * loop for at most BATCH_NS while steps run, so a thousand short steps do
+ * not cost a thousand commits. A crash loses at most that much progress
+ * (resume redoes those steps); it never leaves the store inconsistent. */
+#define BATCH_NS (50 * NS_PER_MS)
+
 static int turn_begin(struct eng *e)
 {
 	struct kf_err err;
+	int rc;
 
-	return kf_store_begin(e->st, &err);
+	if (e->txn_open)
+		return 0;
+	if ((rc = kf_store_begin(e->st, &err)) == 0) {
+		e->txn_open = true;
+		e->txn_start_ns = kf_time_mono_ns();
+	}
+	return rc;
 }
 
-static int turn_end(struct eng *e, struct kf_err *err)
+/* Commit when forced, or when the batch is old enough. */
+static int turn_end(struct eng *e, bool force, struct kf_err *err)
 {
+	if (!e->txn_open)
+		return 0;
+	if (!force && kf_time_mono_ns() - e->txn_start_ns < BATCH_NS)
+		return 0;
+	e->txn_open = false;
 	return kf_store_commit(e->st, err);
+}
+
+/* How long the loop may sleep before the open batch must be committed. */
+static int64_t batch_wait(struct eng *e, int64_t wait_ms)
+{
+	int64_t left;
+
+	if (!e->txn_open)
+		return wait_ms;
+	left = (e->txn_start_ns + BATCH_NS - kf_time_mono_ns()) / NS_PER_MS + 1;
+	if (left < 0)
+		left = 0;
+	return wait_ms < 0 || left < wait_ms ? left : wait_ms;
 }
 
 static int loop(struct eng *e, struct kf_err *err)
@@ -1273,14 +1349,14 @@ static int loop(struct eng *e, struct kf_err *err)
 				done = true;
 			}
 		}
-		if ((rc = turn_end(e, err)) < 0)
+		if ((rc = turn_end(e, done, err)) < 0)
 			return rc;
 		if (done)
 			return 0;
 		wait_dl = deadlines(e);
 		if (wait_retry >= 0 && (wait_dl < 0 || wait_retry < wait_dl))
 			wait_dl = wait_retry;
-		sig = kf_proc_wait(wait_dl);
+		sig = kf_proc_wait(batch_wait(e, wait_dl));
 		if (sig) {
 			if (e->stopping) {
 				stop_all(e, SIGKILL);
@@ -1314,7 +1390,7 @@ static int run_exit(struct eng *e, struct kf_err *err)
 		if ((rc = turn_begin(e)) < 0)
 			return kf_err_set(err, rc, "store \"%s\" is busy", kf_store_dir(e->st));
 		start_task(e, t);
-		if ((rc = turn_end(e, err)) < 0)
+		if ((rc = turn_end(e, true, err)) < 0)
 			return rc;
 	}
 	while (e->n_live > 0) {
@@ -1334,7 +1410,7 @@ static int run_exit(struct eng *e, struct kf_err *err)
 				usleep((useconds_t)(d * 1000));
 			start_task(e, t);
 		}
-		if ((rc = turn_end(e, err)) < 0)
+		if ((rc = turn_end(e, true, err)) < 0)
 			return rc;
 	}
 	settle(sr);
@@ -1452,6 +1528,8 @@ static void eng_release(struct eng *e)
 			free(t->dir);
 			free(t->cache_key);
 			free(t->msg);
+			free(t->from_run);
+			free(t->from_task);
 			kf_strv_release(&t->scratch);
 			free(t);
 		}
