@@ -27,7 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define INITIAL_CAP ((size_t)1 << 20)
+#define INITIAL_CAP ((size_t)4 << 20)
 #define RAW_CHUNK ((size_t)64 << 10)
 
 struct kf_csv {
