@@ -124,25 +124,22 @@ static void input_ref(struct kf_store_ref *r, const struct rec_input *in, struct
 static void record(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *exec_props,
 		   const struct rec_input *in, size_t nin, const struct rec_output *out)
 {
-	struct kf_store_ref refs[4], oref;
-	struct kf_store_props iprops[4];
+	struct kf_store_ref *refs = kf_xcalloc(nin + 1, sizeof *refs), oref;
+	struct kf_store_props *iprops = kf_xcalloc(nin + 1, sizeof *iprops);
 	struct kf_store_record rec;
 	struct kf_store *st = NULL;
-	char *dir = kf_ctx_store_dir(ctx), *tmp = NULL, *abs[4] = { NULL };
+	char *dir = kf_ctx_store_dir(ctx), *tmp = NULL, **abs = kf_xcalloc(nin + 1, sizeof *abs);
 	const char *context = NULL;
 	int64_t ctx_id = 0, exec_id = 0;
 	struct kf_err err;
 	size_t i, n = 0;
 
 	kf_err_clear(&err);
-	memset(refs, 0, sizeof refs);
 	memset(&oref, 0, sizeof oref);
 	memset(&rec, 0, sizeof rec);
-	for (i = 0; i < 4; i++)
-		iprops[i] = (struct kf_store_props)KF_STORE_PROPS_INIT;
 	if (kf_store_open(dir, &st, &err) < 0 || write_temp(dir, out, &tmp, &err) < 0)
 		goto out;
-	for (i = 0; i < nin && n < 4; i++) {
+	for (i = 0; i < nin; i++) {
 		if (!strcmp(in[i].file, "-"))
 			continue;   /* standard input has no name to record */
 		if (!context)
@@ -174,11 +171,14 @@ out:
 		kf_print_warning(ctx, "not recorded in the store: %s", err.msg);
 	if (tmp)
 		unlink(tmp);   /* moved into the store on success */
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < nin; i++) {
 		kf_store_ref_release(&refs[i]);
 		kf_store_props_release(&iprops[i]);
 		free(abs[i]);
 	}
+	free(refs);
+	free(iprops);
+	free(abs);
 	kf_store_ref_release(&oref);
 	kf_store_close(st);
 	free(tmp);
@@ -305,11 +305,11 @@ static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct 
 			 cJSON *doc)
 {
 	struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
-	struct rec_input in[4];
+	struct rec_input *in = kf_xcalloc((size_t)args->argc + 1, sizeof *in);
 	size_t n = 0;
 	int i;
 
-	for (i = 0; i < args->argc && n < 4; i++)
+	for (i = 0; i < args->argc; i++)
 		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i] };
 	kf_store_props_int(&op, "num_examples", (int64_t)res->all->rows);
 	kf_store_props_int(&op, "num_features", (int64_t)res->all->n);
@@ -317,6 +317,7 @@ static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct 
 	if (kf_args_get(args, "slice"))
 		kf_store_props_str(&ep, "slice", kf_args_get(args, "slice"));
 	record_json(ctx, "kf.AnalyzeStats", &ep, in, n, "statistics", "Statistics", doc, &op);
+	free(in);
 	kf_store_props_release(&ep);
 	kf_store_props_release(&op);
 }
