@@ -567,6 +567,24 @@ static int parse_thresholds(const struct kf_strv *vals, struct kf_drift_threshol
 	return 0;
 }
 
+/* The schema's drift_comparator thresholds, after those of the command line
+ * (which win): infinity_norm for string features, jensen_shannon_divergence
+ * for numeric ones, as kf_drift measures them. */
+static void schema_thresholds(const struct kf_schema *schema, struct kf_drift_threshold **th, size_t *n)
+{
+	size_t i;
+
+	*th = kf_xrealloc(*th, (*n + schema->n + 1) * sizeof **th);
+	for (i = 0; i < schema->n; i++) {
+		const struct kf_schema_feature *f = &schema->f[i];
+
+		if (f->type == KF_SCHEMA_BYTES && f->has_linf)
+			(*th)[(*n)++] = (struct kf_drift_threshold){ f->name, f->linf };
+		else if ((f->type == KF_SCHEMA_INT || f->type == KF_SCHEMA_FLOAT) && f->has_jsd)
+			(*th)[(*n)++] = (struct kf_drift_threshold){ f->name, f->jsd };
+	}
+}
+
 static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	static const struct kf_column cols[] = {
@@ -575,6 +593,7 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	};
 	struct kf_stats_result base, cur;
 	struct kf_drift_threshold *th = NULL;
+	struct kf_schema schema;
 	cJSON *doc = NULL, *it;
 	bool drifted = false;
 	size_t nth;
@@ -582,10 +601,16 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 
 	memset(&base, 0, sizeof base);
 	memset(&cur, 0, sizeof cur);
+	memset(&schema, 0, sizeof schema);
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
 	if ((rc = parse_thresholds(kf_args_all(args, "threshold"), &th, &nth, err)) < 0)
 		goto out;
+	if (kf_args_get(args, "schema")) {
+		if ((rc = kf_schema_load(&schema, kf_args_get(args, "schema"), err)) < 0)
+			goto out;
+		schema_thresholds(&schema, &th, &nth);
+	}
 	if ((rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &base, err)) < 0)
 		goto out;
 	if ((rc = compute(ctx, args, (const char *const *)args->argv + 1, 1, NULL, &cur, err)) < 0)
@@ -615,12 +640,14 @@ out:
 	cJSON_Delete(doc);
 	kf_stats_result_release(&base);
 	kf_stats_result_release(&cur);
+	kf_schema_release(&schema);
 	free(th);
 	return rc;
 }
 
 static const struct kf_opt drift_opts[] = {
 	{ 't', "threshold", KF_OPT_REQUIRED, "[COL=]X", "fail when COL's distance (every feature's, without COL=) is above X", NULL },
+	{ 's', "schema", KF_OPT_REQUIRED, "FILE", "take thresholds from the schema's drift_comparator", "file" },
 	SKIP_BAD_ROWS_OPT,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
@@ -628,7 +655,7 @@ static const struct kf_opt drift_opts[] = {
 static const struct kf_cmd kf_cmd_analyze_drift = {
 	.name = "drift",
 	.summary = "distribution drift between two datasets, per feature",
-	.usage = "analyze drift [--threshold [COL=]X]... [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
+	.usage = "analyze drift [--threshold [COL=]X]... [--schema FILE] [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
 	.opts = drift_opts,
 	.formats = "table|json|yaml|html",
 	.min_args = 2,
