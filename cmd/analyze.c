@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,67 @@ struct rec_input {
 	const char *event;   /* the event path: "data", "schema", "baseline", ... */
 	const char *type;    /* artifact type: "Dataset", "Schema" */
 	const char *file;    /* "-" for standard input (not recorded) */
+	const char *digest;  /* computed already (struct digests), or NULL */
 };
+
+/* The digests of the data files, computed by a thread of their own while
+ * the analysis reads them (the same bytes, from the page cache), so that
+ * recording costs no time where a CPU is free. */
+struct digests {
+	pthread_t thread;
+	bool started;
+	size_t n;
+	char *const *files;
+	char (*hex)[KF_SHA256_HEX_LEN + 1];   /* "" when not computed */
+};
+
+static void *hash_files(void *arg)
+{
+	struct digests *d = arg;
+	struct stat sb;
+	struct kf_err err;
+	size_t i;
+	bool dir;
+
+	for (i = 0; i < d->n; i++) {
+		if (strcmp(d->files[i], "-") && stat(d->files[i], &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_size <= DIGEST_MAX && kf_store_digest_path(d->files[i], d->hex[i], &dir, &err) < 0)
+			d->hex[i][0] = '\0';
+	}
+	return NULL;
+}
+
+static void digests_start(struct digests *d, char *const *files, size_t n)
+{
+	memset(d, 0, sizeof *d);
+	d->n = n;
+	d->files = files;
+	d->hex = kf_xcalloc(n + 1, sizeof *d->hex);
+	d->started = pthread_create(&d->thread, NULL, hash_files, d) == 0;
+	if (!d->started)
+		hash_files(d);
+}
+
+/* Wait for the digests. */
+static void digests_join(struct digests *d)
+{
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	d->started = false;
+}
+
+/* The digest of file i, or NULL (standard input, too large, unreadable). */
+static const char *digest_of(const struct digests *d, size_t i)
+{
+	return i < d->n && d->hex[i][0] ? d->hex[i] : NULL;
+}
+
+static void digests_release(struct digests *d)
+{
+	digests_join(d);
+	free(d->hex);
+	d->hex = NULL;
+}
 
 struct rec_output {
 	const char *event;
@@ -108,7 +169,11 @@ static void input_ref(struct kf_store_ref *r, const struct rec_input *in, struct
 	r->path = in->event;
 	r->type = in->type;
 	r->name = kf_path_basename(in->file);
-	if (stat(in->file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
+	if (in->digest) {
+		*abs = kf_path_absolute(in->file);
+		r->uri = *abs;
+		r->digest_in = in->digest;
+	} else if (stat(in->file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
 		*abs = kf_path_absolute(in->file);
 		r->uri = *abs;
 		kf_store_props_int(props, "size", (int64_t)sb.st_size);
@@ -301,8 +366,8 @@ static int compute(const struct kf_ctx *ctx, struct kf_args *args, const char *c
 	return rc;
 }
 
-static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct kf_stats_result *res,
-			 cJSON *doc)
+static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, const struct digests *dg,
+			 struct kf_stats_result *res, cJSON *doc)
 {
 	struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
 	struct rec_input *in = kf_xcalloc((size_t)args->argc + 1, sizeof *in);
@@ -310,7 +375,7 @@ static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct 
 	int i;
 
 	for (i = 0; i < args->argc; i++)
-		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i] };
+		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i], digest_of(dg, (size_t)i) };
 	kf_store_props_int(&op, "num_examples", (int64_t)res->all->rows);
 	kf_store_props_int(&op, "num_features", (int64_t)res->all->n);
 	kf_store_props_int(&ep, "bad_rows", (int64_t)res->bad_rows);
@@ -325,11 +390,13 @@ static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct 
 static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_stats_result res;
+	struct digests dg;
 	cJSON *doc = NULL;
 	int rc;
 
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
+	digests_start(&dg, args->argv, (size_t)args->argc);
 	rc = compute(ctx, args, (const char *const *)args->argv, (size_t)args->argc, NULL, &res, err);
 	if (rc < 0)
 		goto out;
@@ -340,9 +407,12 @@ static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = print_stats_table(ctx, &res, err);
 	else
 		rc = kf_print_records(ctx, doc, NULL, "table|json|yaml|html", err);
-	if (rc == 0)
-		record_stats(ctx, args, &res, doc);
+	if (rc == 0) {
+		digests_join(&dg);
+		record_stats(ctx, args, &dg, &res, doc);
+	}
 out:
+	digests_release(&dg);
 	cJSON_Delete(doc);
 	kf_stats_result_release(&res);
 	return rc;
@@ -394,11 +464,12 @@ static int print_schema(const struct kf_ctx *ctx, const struct kf_schema *schema
 }
 
 /* The schema is stored in TFDV's text format, whatever was printed. */
-static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_schema *schema)
+static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct digests *dg,
+			  const struct kf_schema *schema)
 {
 	struct kf_store_props op = KF_STORE_PROPS_INIT;
 	struct kf_buf text = KF_BUF_INIT;
-	struct rec_input in = { "data", "Dataset", args->argv[0] };
+	struct rec_input in = { "data", "Dataset", args->argv[0], digest_of(dg, 0) };
 	struct rec_output out = { "schema", "Schema", NULL, 0, &op };
 
 	kf_schema_to_pbtxt(schema, &text);
@@ -416,6 +487,7 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 	struct kf_schema_infer_opts iopts = { 0 };
 	struct kf_stats_result res;
 	struct kf_schema schema;
+	struct digests dg;
 	const char *v;
 	long n;
 	int rc;
@@ -428,14 +500,17 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 		iopts.max_domain = (size_t)n;
 	}
 	iopts.ranges = kf_args_has(args, "infer-ranges");
+	digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &res, err);
 	if (rc == 0) {
 		kf_schema_infer(&schema, res.all, &iopts);
 		rc = print_schema(ctx, &schema, res.source, err);
+		digests_join(&dg);
 		if (rc == 0)
-			record_schema(ctx, args, &schema);
+			record_schema(ctx, args, &dg, &schema);
 		kf_schema_release(&schema);
 	}
+	digests_release(&dg);
 	kf_stats_result_release(&res);
 	return rc;
 }
@@ -471,6 +546,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	struct kf_stats_result res;
 	struct kf_schema schema;
 	cJSON *anomalies = NULL;
+	struct digests dg = { 0 };
 	int rc, n;
 
 	memset(&res, 0, sizeof res);
@@ -480,6 +556,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc < 0)
 		goto out;
 	kf_validate_string_features(&schema, &strings);
+	digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, &strings, &res, err);
 	if (rc < 0)
 		goto out;
@@ -495,8 +572,12 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc == 0) {
 		struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
 		struct rec_input in[2] = {
-			{ "data", "Dataset", args->argv[0] }, { "schema", "Schema", kf_args_get(args, "schema") },
+			{ "data", "Dataset", args->argv[0], NULL },
+			{ "schema", "Schema", kf_args_get(args, "schema"), NULL },
 		};
+
+		digests_join(&dg);
+		in[0].digest = digest_of(&dg, 0);
 
 		if (kf_args_get(args, "environment"))
 			kf_store_props_str(&ep, "environment", kf_args_get(args, "environment"));
@@ -508,6 +589,8 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc == 0 && n > 0)
 		rc = kf_err_set(err, KF_EFAIL, "%d anomal%s found in \"%s\"", n, n == 1 ? "y" : "ies", res.source);
 out:
+	if (dg.hex)
+		digests_release(&dg);
 	cJSON_Delete(anomalies);
 	kf_stats_result_release(&res);
 	kf_schema_release(&schema);
@@ -594,6 +677,7 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	struct kf_stats_result base, cur;
 	struct kf_drift_threshold *th = NULL;
 	struct kf_schema schema;
+	struct digests dg = { 0 };
 	cJSON *doc = NULL, *it;
 	bool drifted = false;
 	size_t nth;
@@ -611,6 +695,7 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 			goto out;
 		schema_thresholds(&schema, &th, &nth);
 	}
+	digests_start(&dg, args->argv, 2);
 	if ((rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &base, err)) < 0)
 		goto out;
 	if ((rc = compute(ctx, args, (const char *const *)args->argv + 1, 1, NULL, &cur, err)) < 0)
@@ -627,8 +712,12 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	if (rc == 0) {
 		struct kf_store_props op = KF_STORE_PROPS_INIT;
 		struct rec_input in[2] = {
-			{ "baseline", "Dataset", args->argv[0] }, { "current", "Dataset", args->argv[1] },
+			{ "baseline", "Dataset", args->argv[0], NULL }, { "current", "Dataset", args->argv[1], NULL },
 		};
+
+		digests_join(&dg);
+		in[0].digest = digest_of(&dg, 0);
+		in[1].digest = digest_of(&dg, 1);
 
 		kf_store_props_int(&op, "num_drifted", over);
 		record_json(ctx, "kf.AnalyzeDrift", NULL, in, 2, "drift", "Anomalies", doc, &op);
@@ -638,6 +727,8 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = kf_err_set(err, KF_EFAIL, "%d feature%s drifted above the threshold", over, over == 1 ? "" : "s");
 out:
 	cJSON_Delete(doc);
+	if (dg.hex)
+		digests_release(&dg);
 	kf_stats_result_release(&base);
 	kf_stats_result_release(&cur);
 	kf_schema_release(&schema);
