@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define EXIT_ZERO_OPT \
+	{ 0, "exit-zero", KF_OPT_NONE, NULL, "exit 0 even when something is found (report only)", NULL }
 #define SKIP_BAD_ROWS_OPT \
 	{ 0, "skip-bad-rows", KF_OPT_NONE, NULL, "count and skip malformed rows instead of failing", NULL }
 
@@ -406,7 +408,10 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 		kf_store_props_release(&ep);
 		kf_store_props_release(&op);
 	}
-	if (rc == 0 && n > 0)
+	if (rc == 0 && n > 0 && kf_args_has(args, "exit-zero"))
+		kf_print_info(ctx, "kf: %d anomal%s found in \"%s\" (--exit-zero)", n, n == 1 ? "y" : "ies",
+			      res.source);
+	else if (rc == 0 && n > 0)
 		rc = kf_err_set(err, KF_EFAIL, "%d anomal%s found in \"%s\"", n, n == 1 ? "y" : "ies", res.source);
 out:
 	kf_record_digests_release(&dg);
@@ -420,6 +425,7 @@ out:
 static const struct kf_opt validate_opts[] = {
 	{ 's', "schema", KF_OPT_REQUIRED, "FILE", "the schema: kf YAML/JSON or TFDV schema.pbtxt (required)", "file" },
 	{ 'e', "environment", KF_OPT_REQUIRED, "NAME", "check only the features of this environment (TRAINING, SERVING, ...)", NULL },
+	EXIT_ZERO_OPT,
 	SKIP_BAD_ROWS_OPT,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
@@ -434,7 +440,7 @@ static int run_validate_checked(struct kf_ctx *ctx, struct kf_args *args, struct
 static const struct kf_cmd kf_cmd_analyze_validate = {
 	.name = "validate",
 	.summary = "check data against a schema; exit 1 when anomalies are found",
-	.usage = "analyze validate --schema FILE [--environment NAME] [--skip-bad-rows] [-o table|json|yaml|html] DATA",
+	.usage = "analyze validate --schema FILE [--environment NAME] [--exit-zero] [--skip-bad-rows] [-o table|json|yaml|html] DATA",
 	.opts = validate_opts,
 	.formats = "table|json|yaml|html",
 	.min_args = 1,
@@ -542,7 +548,10 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		record_json(ctx, "kf.AnalyzeDrift", NULL, in, 2, "drift", "Anomalies", doc, &op);
 		kf_store_props_release(&op);
 	}
-	if (rc == 0 && drifted)
+	if (rc == 0 && drifted && kf_args_has(args, "exit-zero"))
+		kf_print_info(ctx, "kf: %d feature%s drifted above the threshold (--exit-zero)", over,
+			      over == 1 ? "" : "s");
+	else if (rc == 0 && drifted)
 		rc = kf_err_set(err, KF_EFAIL, "%d feature%s drifted above the threshold", over, over == 1 ? "" : "s");
 out:
 	cJSON_Delete(doc);
@@ -557,6 +566,7 @@ out:
 static const struct kf_opt drift_opts[] = {
 	{ 't', "threshold", KF_OPT_REQUIRED, "[COL=]X", "fail when COL's distance (every feature's, without COL=) is above X", NULL },
 	{ 's', "schema", KF_OPT_REQUIRED, "FILE", "take thresholds from the schema's drift_comparator", "file" },
+	EXIT_ZERO_OPT,
 	SKIP_BAD_ROWS_OPT,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
@@ -564,7 +574,7 @@ static const struct kf_opt drift_opts[] = {
 static const struct kf_cmd kf_cmd_analyze_drift = {
 	.name = "drift",
 	.summary = "distribution drift between two datasets, per feature",
-	.usage = "analyze drift [--threshold [COL=]X]... [--schema FILE] [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
+	.usage = "analyze drift [--threshold [COL=]X]... [--schema FILE] [--exit-zero] [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
 	.opts = drift_opts,
 	.formats = "table|json|yaml|html",
 	.min_args = 2,

@@ -109,3 +109,10 @@ PB
 	run_kf -0 analyze drift --schema s.pbtxt -t pay=0.6 -t x=1 -t 0 base.csv cur.csv
 	run_kf -2 analyze drift --schema nope.pbtxt base.csv cur.csv
 }
+
+@test "drift: --exit-zero reports without failing" {
+	two_csvs
+	run_kf -0 analyze drift --exit-zero -t pay=0.1 base.csv cur.csv
+	assert_line --regexp '^pay +L_INFINITY +0.5 +0.1 +true$'
+	assert_output --partial '1 feature drifted above the threshold (--exit-zero)'
+}
