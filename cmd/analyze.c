@@ -6,27 +6,25 @@
 #include "kf_cmd.h"
 #include "kf_print.h"
 #include "data/kf_drift.h"
+#include "data/kf_record.h"
 #include "data/kf_report.h"
 #include "data/kf_schema.h"
 #include "data/kf_stats.h"
 #include "data/kf_validate.h"
-#include "store/kf_store.h"
 #include "util/kf_buf.h"
-#include "util/kf_fs.h"
 #include "util/kf_mem.h"
 #include "util/kf_output.h"
 #include "util/kf_str.h"
 #include "util/kf_yaml.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#define EXIT_ZERO_OPT \
+	{ 0, "exit-zero", KF_OPT_NONE, NULL, "exit 0 even when something is found (report only)", NULL }
 #define SKIP_BAD_ROWS_OPT \
 	{ 0, "skip-bad-rows", KF_OPT_NONE, NULL, "count and skip malformed rows instead of failing", NULL }
 
@@ -58,140 +56,29 @@ static void note_bad_rows(const struct kf_ctx *ctx, const struct kf_stats_result
 
 /* ---- recording in the store ------------------------------------------------ */
 
-/* Inputs larger than this are recorded by path, size and modification time
- * without a digest: hashing them would cost more than the analysis. */
-#define DIGEST_MAX ((off_t)64 << 20)
-
-struct rec_input {
-	const char *event;   /* the event path: "data", "schema", "baseline", ... */
-	const char *type;    /* artifact type: "Dataset", "Schema" */
-	const char *file;    /* "-" for standard input (not recorded) */
-};
-
-struct rec_output {
-	const char *event;
-	const char *type;
-	const char *content;
-	size_t len;
-	const struct kf_store_props *props;
-};
-
-static int write_temp(const char *dir, const struct rec_output *out, char **path, struct kf_err *err)
-{
-	size_t done = 0;
-	int fd;
-
-	*path = kf_path_join(dir, ".analyze-XXXXXX");
-	fd = mkstemp(*path);
-	if (fd < 0)
-		return kf_err_sys(err, "cannot create a file in \"%s\"", dir);
-	while (done < out->len) {
-		ssize_t n = write(fd, out->content + done, out->len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			return kf_err_sys(err, "cannot write \"%s\"", *path);
-		}
-		done += (size_t)n;
-	}
-	if (close(fd) < 0)
-		return kf_err_sys(err, "cannot write \"%s\"", *path);
-	return 0;
-}
-
-static void input_ref(struct kf_store_ref *r, const struct rec_input *in, struct kf_store_props *props,
-		      char **abs)
-{
-	struct stat sb;
-
-	r->path = in->event;
-	r->type = in->type;
-	r->name = kf_path_basename(in->file);
-	if (stat(in->file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
-		*abs = kf_path_absolute(in->file);
-		r->uri = *abs;
-		kf_store_props_int(props, "size", (int64_t)sb.st_size);
-		kf_store_props_int(props, "mtime", (int64_t)sb.st_mtime);
-		r->props = props;
-	} else {
-		r->file = in->file;
-	}
-}
-
-/* Record the execution with its input and output artifacts. The analysis
- * is done and printed by then: a store that cannot be written is a warning. */
+/* Record the execution; the analysis is done and printed by then, so a
+ * store that cannot be written is a warning. */
 static void record(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *exec_props,
-		   const struct rec_input *in, size_t nin, const struct rec_output *out)
+		   const struct kf_record_input *in, size_t nin, const struct kf_record_output *out)
 {
-	struct kf_store_ref refs[4], oref;
-	struct kf_store_props iprops[4];
-	struct kf_store_record rec;
-	struct kf_store *st = NULL;
-	char *dir = kf_ctx_store_dir(ctx), *tmp = NULL, *abs[4] = { NULL };
-	const char *context = NULL;
-	int64_t ctx_id = 0, exec_id = 0;
+	char *dir = kf_ctx_store_dir(ctx);
 	struct kf_err err;
-	size_t i, n = 0;
+	int64_t id = 0;
 
 	kf_err_clear(&err);
-	memset(refs, 0, sizeof refs);
-	memset(&oref, 0, sizeof oref);
-	memset(&rec, 0, sizeof rec);
-	for (i = 0; i < 4; i++)
-		iprops[i] = (struct kf_store_props)KF_STORE_PROPS_INIT;
-	if (kf_store_open(dir, &st, &err) < 0 || write_temp(dir, out, &tmp, &err) < 0)
-		goto out;
-	for (i = 0; i < nin && n < 4; i++) {
-		if (!strcmp(in[i].file, "-"))
-			continue;   /* standard input has no name to record */
-		if (!context)
-			context = kf_path_basename(in[i].file);
-		input_ref(&refs[n], &in[i], &iprops[n], &abs[n]);
-		n++;
-	}
-	oref.path = out->event;
-	oref.type = out->type;
-	oref.file = tmp;
-	oref.put = oref.move = true;
-	oref.props = out->props;
-	if (kf_store_context(st, "kf.Analysis", context ? context : "stdin", NULL, 0, &ctx_id, &err) < 0)
-		goto out;
-	rec.type = exec_type;
-	rec.name = ctx->cmd_path;
-	rec.state = KF_EXEC_COMPLETE;
-	rec.props = exec_props;
-	rec.inputs = refs;
-	rec.n_inputs = n;
-	rec.outputs = &oref;
-	rec.n_outputs = 1;
-	rec.contexts = &ctx_id;
-	rec.n_contexts = 1;
-	if (kf_store_record(st, &rec, &exec_id, &err) == 0 && ctx->verbose)
-		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)exec_id, dir);
-out:
-	if (err.code)
+	if (kf_record_analysis(dir, exec_type, ctx->cmd_path, exec_props, in, nin, out, &id, &err) < 0)
 		kf_print_warning(ctx, "not recorded in the store: %s", err.msg);
-	if (tmp)
-		unlink(tmp);   /* moved into the store on success */
-	for (i = 0; i < 4; i++) {
-		kf_store_ref_release(&refs[i]);
-		kf_store_props_release(&iprops[i]);
-		free(abs[i]);
-	}
-	kf_store_ref_release(&oref);
-	kf_store_close(st);
-	free(tmp);
+	else if (ctx->verbose)
+		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)id, dir);
 	free(dir);
 }
 
 static void record_json(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *eprops,
-			const struct rec_input *in, size_t nin, const char *event, const char *type,
+			const struct kf_record_input *in, size_t nin, const char *event, const char *type,
 			const cJSON *doc, const struct kf_store_props *oprops)
 {
 	char *text = cJSON_PrintUnformatted(doc);
-	struct rec_output out = { event, type, text, strlen(text), oprops };
+	struct kf_record_output out = { event, type, text, strlen(text), oprops };
 
 	record(ctx, exec_type, eprops, in, nin, &out);
 	cJSON_free(text);
@@ -302,22 +189,23 @@ static int compute(const struct kf_ctx *ctx, struct kf_args *args, const char *c
 	return rc;
 }
 
-static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct kf_stats_result *res,
-			 cJSON *doc)
+static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_record_digests *dg,
+			 struct kf_stats_result *res, cJSON *doc)
 {
 	struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
-	struct rec_input in[4];
+	struct kf_record_input *in = kf_xcalloc((size_t)args->argc + 1, sizeof *in);
 	size_t n = 0;
 	int i;
 
-	for (i = 0; i < args->argc && n < 4; i++)
-		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i] };
+	for (i = 0; i < args->argc; i++)
+		in[n++] = (struct kf_record_input){ "data", "Dataset", args->argv[i], kf_record_digest(dg, (size_t)i) };
 	kf_store_props_int(&op, "num_examples", (int64_t)res->all->rows);
 	kf_store_props_int(&op, "num_features", (int64_t)res->all->n);
 	kf_store_props_int(&ep, "bad_rows", (int64_t)res->bad_rows);
 	if (kf_args_get(args, "slice"))
 		kf_store_props_str(&ep, "slice", kf_args_get(args, "slice"));
 	record_json(ctx, "kf.AnalyzeStats", &ep, in, n, "statistics", "Statistics", doc, &op);
+	free(in);
 	kf_store_props_release(&ep);
 	kf_store_props_release(&op);
 }
@@ -325,11 +213,13 @@ static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, struct 
 static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_stats_result res;
+	struct kf_record_digests dg;
 	cJSON *doc = NULL;
 	int rc;
 
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
+	kf_record_digests_start(&dg, args->argv, (size_t)args->argc);
 	rc = compute(ctx, args, (const char *const *)args->argv, (size_t)args->argc, NULL, &res, err);
 	if (rc < 0)
 		goto out;
@@ -340,9 +230,12 @@ static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = print_stats_table(ctx, &res, err);
 	else
 		rc = kf_print_records(ctx, doc, NULL, "table|json|yaml|html", err);
-	if (rc == 0)
-		record_stats(ctx, args, &res, doc);
+	if (rc == 0) {
+		kf_record_digests_join(&dg);
+		record_stats(ctx, args, &dg, &res, doc);
+	}
 out:
+	kf_record_digests_release(&dg);
 	cJSON_Delete(doc);
 	kf_stats_result_release(&res);
 	return rc;
@@ -394,12 +287,13 @@ static int print_schema(const struct kf_ctx *ctx, const struct kf_schema *schema
 }
 
 /* The schema is stored in TFDV's text format, whatever was printed. */
-static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_schema *schema)
+static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_record_digests *dg,
+			  const struct kf_schema *schema)
 {
 	struct kf_store_props op = KF_STORE_PROPS_INIT;
 	struct kf_buf text = KF_BUF_INIT;
-	struct rec_input in = { "data", "Dataset", args->argv[0] };
-	struct rec_output out = { "schema", "Schema", NULL, 0, &op };
+	struct kf_record_input in = { "data", "Dataset", args->argv[0], kf_record_digest(dg, 0) };
+	struct kf_record_output out = { "schema", "Schema", NULL, 0, &op };
 
 	kf_schema_to_pbtxt(schema, &text);
 	out.content = kf_buf_str(&text);
@@ -416,6 +310,7 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 	struct kf_schema_infer_opts iopts = { 0 };
 	struct kf_stats_result res;
 	struct kf_schema schema;
+	struct kf_record_digests dg;
 	const char *v;
 	long n;
 	int rc;
@@ -428,14 +323,17 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 		iopts.max_domain = (size_t)n;
 	}
 	iopts.ranges = kf_args_has(args, "infer-ranges");
+	kf_record_digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &res, err);
 	if (rc == 0) {
 		kf_schema_infer(&schema, res.all, &iopts);
 		rc = print_schema(ctx, &schema, res.source, err);
+		kf_record_digests_join(&dg);
 		if (rc == 0)
-			record_schema(ctx, args, &schema);
+			record_schema(ctx, args, &dg, &schema);
 		kf_schema_release(&schema);
 	}
+	kf_record_digests_release(&dg);
 	kf_stats_result_release(&res);
 	return rc;
 }
@@ -471,6 +369,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	struct kf_stats_result res;
 	struct kf_schema schema;
 	cJSON *anomalies = NULL;
+	struct kf_record_digests dg = { 0 };
 	int rc, n;
 
 	memset(&res, 0, sizeof res);
@@ -480,6 +379,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc < 0)
 		goto out;
 	kf_validate_string_features(&schema, &strings);
+	kf_record_digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, &strings, &res, err);
 	if (rc < 0)
 		goto out;
@@ -494,9 +394,13 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 		rc = kf_print_records(ctx, anomalies, cols, "table|json|yaml|html", err);
 	if (rc == 0) {
 		struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
-		struct rec_input in[2] = {
-			{ "data", "Dataset", args->argv[0] }, { "schema", "Schema", kf_args_get(args, "schema") },
+		struct kf_record_input in[2] = {
+			{ "data", "Dataset", args->argv[0], NULL },
+			{ "schema", "Schema", kf_args_get(args, "schema"), NULL },
 		};
+
+		kf_record_digests_join(&dg);
+		in[0].digest = kf_record_digest(&dg, 0);
 
 		if (kf_args_get(args, "environment"))
 			kf_store_props_str(&ep, "environment", kf_args_get(args, "environment"));
@@ -505,9 +409,13 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 		kf_store_props_release(&ep);
 		kf_store_props_release(&op);
 	}
-	if (rc == 0 && n > 0)
+	if (rc == 0 && n > 0 && kf_args_has(args, "exit-zero"))
+		kf_print_info(ctx, "kf: %d anomal%s found in \"%s\" (--exit-zero)", n, n == 1 ? "y" : "ies",
+			      res.source);
+	else if (rc == 0 && n > 0)
 		rc = kf_err_set(err, KF_EFAIL, "%d anomal%s found in \"%s\"", n, n == 1 ? "y" : "ies", res.source);
 out:
+	kf_record_digests_release(&dg);
 	cJSON_Delete(anomalies);
 	kf_stats_result_release(&res);
 	kf_schema_release(&schema);
@@ -518,6 +426,7 @@ out:
 static const struct kf_opt validate_opts[] = {
 	{ 's', "schema", KF_OPT_REQUIRED, "FILE", "the schema: kf YAML/JSON or TFDV schema.pbtxt (required)", "file" },
 	{ 'e', "environment", KF_OPT_REQUIRED, "NAME", "check only the features of this environment (TRAINING, SERVING, ...)", NULL },
+	EXIT_ZERO_OPT,
 	SKIP_BAD_ROWS_OPT,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
@@ -532,7 +441,7 @@ static int run_validate_checked(struct kf_ctx *ctx, struct kf_args *args, struct
 static const struct kf_cmd kf_cmd_analyze_validate = {
 	.name = "validate",
 	.summary = "check data against a schema; exit 1 when anomalies are found",
-	.usage = "analyze validate --schema FILE [--environment NAME] [--skip-bad-rows] [-o table|json|yaml|html] DATA",
+	.usage = "analyze validate --schema FILE [--environment NAME] [--exit-zero] [--skip-bad-rows] [-o table|json|yaml|html] DATA",
 	.opts = validate_opts,
 	.formats = "table|json|yaml|html",
 	.min_args = 1,
@@ -567,6 +476,24 @@ static int parse_thresholds(const struct kf_strv *vals, struct kf_drift_threshol
 	return 0;
 }
 
+/* The schema's drift_comparator thresholds, after those of the command line
+ * (which win): infinity_norm for string features, jensen_shannon_divergence
+ * for numeric ones, as kf_drift measures them. */
+static void schema_thresholds(const struct kf_schema *schema, struct kf_drift_threshold **th, size_t *n)
+{
+	size_t i;
+
+	*th = kf_xrealloc(*th, (*n + schema->n + 1) * sizeof **th);
+	for (i = 0; i < schema->n; i++) {
+		const struct kf_schema_feature *f = &schema->f[i];
+
+		if (f->type == KF_SCHEMA_BYTES && f->has_linf)
+			(*th)[(*n)++] = (struct kf_drift_threshold){ f->name, f->linf };
+		else if ((f->type == KF_SCHEMA_INT || f->type == KF_SCHEMA_FLOAT) && f->has_jsd)
+			(*th)[(*n)++] = (struct kf_drift_threshold){ f->name, f->jsd };
+	}
+}
+
 static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	static const struct kf_column cols[] = {
@@ -575,6 +502,8 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	};
 	struct kf_stats_result base, cur;
 	struct kf_drift_threshold *th = NULL;
+	struct kf_schema schema;
+	struct kf_record_digests dg = { 0 };
 	cJSON *doc = NULL, *it;
 	bool drifted = false;
 	size_t nth;
@@ -582,10 +511,17 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 
 	memset(&base, 0, sizeof base);
 	memset(&cur, 0, sizeof cur);
+	memset(&schema, 0, sizeof schema);
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
 	if ((rc = parse_thresholds(kf_args_all(args, "threshold"), &th, &nth, err)) < 0)
 		goto out;
+	if (kf_args_get(args, "schema")) {
+		if ((rc = kf_schema_load(&schema, kf_args_get(args, "schema"), err)) < 0)
+			goto out;
+		schema_thresholds(&schema, &th, &nth);
+	}
+	kf_record_digests_start(&dg, args->argv, 2);
 	if ((rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &base, err)) < 0)
 		goto out;
 	if ((rc = compute(ctx, args, (const char *const *)args->argv + 1, 1, NULL, &cur, err)) < 0)
@@ -601,26 +537,37 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = kf_print_records(ctx, doc, cols, "table|json|yaml|html", err);
 	if (rc == 0) {
 		struct kf_store_props op = KF_STORE_PROPS_INIT;
-		struct rec_input in[2] = {
-			{ "baseline", "Dataset", args->argv[0] }, { "current", "Dataset", args->argv[1] },
+		struct kf_record_input in[2] = {
+			{ "baseline", "Dataset", args->argv[0], NULL }, { "current", "Dataset", args->argv[1], NULL },
 		};
+
+		kf_record_digests_join(&dg);
+		in[0].digest = kf_record_digest(&dg, 0);
+		in[1].digest = kf_record_digest(&dg, 1);
 
 		kf_store_props_int(&op, "num_drifted", over);
 		record_json(ctx, "kf.AnalyzeDrift", NULL, in, 2, "drift", "Anomalies", doc, &op);
 		kf_store_props_release(&op);
 	}
-	if (rc == 0 && drifted)
+	if (rc == 0 && drifted && kf_args_has(args, "exit-zero"))
+		kf_print_info(ctx, "kf: %d feature%s drifted above the threshold (--exit-zero)", over,
+			      over == 1 ? "" : "s");
+	else if (rc == 0 && drifted)
 		rc = kf_err_set(err, KF_EFAIL, "%d feature%s drifted above the threshold", over, over == 1 ? "" : "s");
 out:
 	cJSON_Delete(doc);
+	kf_record_digests_release(&dg);
 	kf_stats_result_release(&base);
 	kf_stats_result_release(&cur);
+	kf_schema_release(&schema);
 	free(th);
 	return rc;
 }
 
 static const struct kf_opt drift_opts[] = {
 	{ 't', "threshold", KF_OPT_REQUIRED, "[COL=]X", "fail when COL's distance (every feature's, without COL=) is above X", NULL },
+	{ 's', "schema", KF_OPT_REQUIRED, "FILE", "take thresholds from the schema's drift_comparator", "file" },
+	EXIT_ZERO_OPT,
 	SKIP_BAD_ROWS_OPT,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
@@ -628,7 +575,7 @@ static const struct kf_opt drift_opts[] = {
 static const struct kf_cmd kf_cmd_analyze_drift = {
 	.name = "drift",
 	.summary = "distribution drift between two datasets, per feature",
-	.usage = "analyze drift [--threshold [COL=]X]... [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
+	.usage = "analyze drift [--threshold [COL=]X]... [--schema FILE] [--exit-zero] [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
 	.opts = drift_opts,
 	.formats = "table|json|yaml|html",
 	.min_args = 2,

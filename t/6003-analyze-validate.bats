@@ -113,3 +113,12 @@ types_of() {
 	[ "$(types_of a.json)" = "company:ENUM_TYPE_UNEXPECTED_STRING_VALUES pickup_community_area:FEATURE_TYPE_LOW_FRACTION_PRESENT pickup_latitude:FEATURE_TYPE_LOW_FRACTION_PRESENT pickup_longitude:FEATURE_TYPE_LOW_FRACTION_PRESENT" ]
 	[ "$(jpath a.json 'len(d["items"][0]["unexpectedValues"])')" = 11 ]
 }
+
+@test "validate: --exit-zero reports without failing" {
+	cp "$FIXTURES/6003/schema.pbtxt" "$FIXTURES/6003/data.csv" .
+	run_kf -0 analyze validate --exit-zero --schema schema.pbtxt data.csv
+	assert_line --regexp '^extra +SCHEMA_NEW_COLUMN '
+	assert_output --partial 'kf: 19 anomalies found in "data.csv" (--exit-zero)'
+	run_kf -0 analyze validate -q --exit-zero --schema schema.pbtxt data.csv
+	refute_output --partial '(--exit-zero)'
+}

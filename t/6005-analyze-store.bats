@@ -84,3 +84,18 @@ sha() {
 	assert_output --partial 'warning: not recorded in the store'
 	assert_line --regexp '^a +INT +1 +0'
 }
+
+@test "store: every input of a multi-file stats is an input artifact" {
+	for i in 1 2 3 4 5 6; do printf 'a\n%d\n' "$i" >d$i.csv; done
+	run_kf -0 analyze stats d1.csv d2.csv d3.csv d4.csv d5.csv d6.csv
+	[ "$(sql "SELECT count(*) FROM Event WHERE type = 3")" = 6 ]
+	[ "$(sql "SELECT count(DISTINCT a.digest) FROM Artifact a JOIN Type t ON t.id = a.type_id WHERE t.name = 'Dataset'")" = 6 ]
+}
+
+@test "store: -v says what was recorded, -q does not" {
+	printf 'a\n1\n' >d.csv
+	run_kf -0 -v analyze stats d.csv
+	assert_output --regexp 'recorded execution 1 in ".*store"'
+	run_kf -0 analyze stats -q d.csv
+	refute_output --partial 'recorded'
+}

@@ -6,6 +6,7 @@
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
+#include "util/kf_time.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -155,6 +156,11 @@ struct pool {
 	bool quit;
 	struct acc *a;                /* the job: this batch */
 	const struct kf_csv_batch *b;
+	/* when waiting for the workers costs more than the work done here
+	 * meanwhile, the CPUs are busy elsewhere: go on alone */
+	int64_t work_ns, wait_ns;
+	size_t batches;
+	bool alone;
 };
 
 /* The accumulation state while reading. */
@@ -169,20 +175,27 @@ struct acc {
 	struct pool *pool;
 };
 
+/* Rows a tile: the tile's fields and text stay in cache while each column
+ * of it is added (column after column over a whole batch would miss). */
+#define TILE 256
+
 static void add_columns(struct acc *a, const struct kf_csv_batch *b, size_t first, size_t step)
 {
 	struct kf_stats *all = a->res->all;
-	size_t j, r;
+	size_t t, j, r, end;
 
-	for (j = first; j < b->ncols; j += step) {
-		struct kf_stats_feature *f = &all->f[a->colmap[j]];
+	for (t = 0; t < b->nrows; t += TILE) {
+		end = t + TILE < b->nrows ? t + TILE : b->nrows;
+		for (j = first; j < b->ncols; j += step) {
+			struct kf_stats_feature *f = &all->f[a->colmap[j]];
 
-		for (r = 0; r < b->nrows; r++) {
-			const struct kf_csv_field *fld = &b->fields[r * b->ncols + j];
+			for (r = t; r < end; r++) {
+				const struct kf_csv_field *fld = &b->fields[r * b->ncols + j];
 
-			add_value(f, fld->s, fld->len);
-			if (a->row_slice[r])
-				add_value(&a->row_slice[r]->f[a->colmap[j]], fld->s, fld->len);
+				add_value(f, fld->s, fld->len);
+				if (a->row_slice[r])
+					add_value(&a->row_slice[r]->f[a->colmap[j]], fld->s, fld->len);
+			}
 		}
 	}
 }
@@ -265,11 +278,13 @@ static void pool_free(struct pool *p)
 static void add_batch(struct acc *a, const struct kf_csv_batch *b)
 {
 	struct pool *p = a->pool;
+	int64_t t0, t1, t2;
 
-	if (!p || !p->n || b->ncols < 2 || b->nrows < 64) {
+	if (!p || !p->n || p->alone || b->ncols < 2 || b->nrows < 64) {
 		add_columns(a, b, 0, 1);
 		return;
 	}
+	t0 = kf_time_mono_ns();
 	pthread_mutex_lock(&p->mu);
 	p->a = a;
 	p->b = b;
@@ -278,10 +293,16 @@ static void add_batch(struct acc *a, const struct kf_csv_batch *b)
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	add_columns(a, b, 0, p->n + 1);
+	t1 = kf_time_mono_ns();
 	pthread_mutex_lock(&p->mu);
 	while (p->pending)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+	t2 = kf_time_mono_ns();
+	p->work_ns += t1 - t0;
+	p->wait_ns += t2 - t1;
+	if (++p->batches >= 4 && p->wait_ns > p->work_ns)
+		p->alone = true;
 }
 
 static size_t feature_index(struct kf_stats *all, const char *name, const struct kf_strv *as_strings)
@@ -377,7 +398,7 @@ static int read_input(struct acc *a, const char *path, struct kf_err *err)
 			       a->opts->slice);
 		goto out;
 	}
-	while ((rc = kf_csv_next_batch(c, &b, 1u << 16, err)) > 0) {
+	while ((rc = kf_csv_next_batch(c, &b, 1u << 15, err)) > 0) {
 		map_columns(a, c);
 		if (b.nrows > a->row_slice_cap)
 			KF_GROW(a->row_slice, a->row_slice_cap, b.nrows);

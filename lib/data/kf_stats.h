@@ -21,7 +21,9 @@
  *
  * Rows are read in batches; the columns of a batch are shared out between
  * threads (each column, in every dataset, only ever updated by one), so
- * the results do not depend on the number of threads. */
+ * the results do not depend on the number of threads. When waiting for the
+ * other threads takes longer than the reading thread's own share (CPUs
+ * busy elsewhere), the reading thread goes on alone. */
 #ifndef KF_STATS_H
 #define KF_STATS_H
 

@@ -1,6 +1,7 @@
 /* libFuzzer target for the CSV / JSON Lines reader (lib/data/kf_csv.c):
  * any bytes, read as CSV or JSON Lines, with or without skipping bad rows,
- * with a small row limit, every field classified. The first byte chooses
+ * with a small row limit, row by row or in batches, every field classified
+ * (or checked NUL-terminated in a batch). The first byte chooses
  * the options; the rest is the input, read through a file descriptor as
  * kf reads files (memfd), so gzip sniffing and refills are exercised too.
  *
@@ -44,7 +45,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	kf_err_clear(&err);
-	if (kf_csv_open(&c, path, &opts, &err) == 0) {
+	if (kf_csv_open(&c, path, &opts, &err) == 0 && (data[0] & 128)) {
+		struct kf_csv_batch b;
+
+		/* batches of up to 3 rows, all valid together */
+		while ((rc = kf_csv_next_batch(c, &b, 3, &err)) > 0 && rows++ < 100000) {
+			for (i = 0; i < b.nrows * b.ncols; i++) {
+				if (b.fields[i].s[b.fields[i].len] != '\0')
+					abort();
+			}
+		}
+		if (rc < 0 && (!err.msg[0] || err.code >= 0))
+			abort();
+		kf_csv_free(c);
+	} else if (!err.code) {
 		while ((rc = kf_csv_next(c, &row, &err)) > 0 && rows++ < 100000) {
 			if (row.n != kf_csv_ncols(c))
 				abort();   /* a row always has one field per column */
