@@ -24,6 +24,7 @@
 #include "util/kf_yaml.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1677,6 +1678,34 @@ out:
 	return rc;
 }
 
+/* The sha256 of the data, on its own thread while the fit pass parses. */
+struct digest {
+	const char *path;
+	char *hex;
+	pthread_t tid;
+	bool started, joined;
+	int rc;
+	struct kf_err err;
+};
+
+static void *digest_thread(void *arg)
+{
+	struct digest *d = arg;
+
+	d->rc = kf_sha256_file(d->path, d->hex, &d->err);
+	return NULL;
+}
+
+static int digest_join(struct digest *d, struct kf_err *err)
+{
+	if (d->started && !d->joined)
+		pthread_join(d->tid, NULL);
+	d->joined = true;
+	if (d->rc < 0)
+		*err = d->err;
+	return d->rc;
+}
+
 /* ---- entry points ------------------------------------------------------------ */
 
 int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *err)
@@ -1686,9 +1715,11 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	struct rowset tr = { 0 }, ev = { 0 };
 	struct trainer t = { 0 };
 	struct counts cnt;
+	struct digest digest = { 0 };
+	struct kf_err derr;
 	bool dense, xgb = !strcmp(o->model, "xgboost");
 	int64_t t0 = kf_time_mono_ns();
-	int rc;
+	int rc, rc2;
 
 	*metrics = NULL;
 	memset(&s, 0, sizeof s);
@@ -1697,16 +1728,23 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	t.o = o;
 	t.s = &s;
 	t.fs = &fs;
-	rc = kf_sha256_file(o->data, t.data_sha, err);
-	if (rc < 0)
-		return rc;
 	if (o->rank == 0 && (rc = kf_fs_mkdirs(o->out, err)) < 0)
 		return rc;
-	if (!strcmp(o->model, "mf"))
-		return train_mf(o, t.data_sha, (double)t0, metrics, err);
+	/* the data's digest is computed beside the fit pass */
+	digest.path = o->data;
+	digest.hex = t.data_sha;
+	digest.started = pthread_create(&digest.tid, NULL, digest_thread, &digest) == 0;
+	if (!digest.started)
+		digest_thread(&digest);
+	if (!strcmp(o->model, "mf")) {
+		rc = digest_join(&digest, err);
+		return rc < 0 ? rc : train_mf(o, t.data_sha, (double)t0, metrics, err);
+	}
 	dense = !xgb;
-	if (!o->label && !o->label_expr)
+	if (!o->label && !o->label_expr) {
+		digest_join(&digest, err);
 		return kf_err_set(err, KF_EUSAGE, "--label COL or --label-expr EXPR is required");
+	}
 	rc = source_init(&s, o, err);
 	if (rc < 0)
 		goto out;
@@ -1722,6 +1760,11 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 		goto out;
 	}
 	rc = fit_pass(&s, &fs, &cnt, err);
+	rc2 = digest_join(&digest, &derr);
+	if (rc == 0 && rc2 < 0) {
+		*err = derr;
+		rc = rc2;
+	}
 	if (rc < 0)
 		goto out;
 	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s", fs.n, fs.dim,
@@ -1756,6 +1799,7 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	else
 		rc = train_xgb(&t, &tr, &ev, &cnt, (double)t0, metrics, err);
 out:
+	digest_join(&digest, &derr);
 	if (rc < 0) {
 		cJSON_Delete(*metrics);
 		*metrics = NULL;
