@@ -146,7 +146,7 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	struct kf_train_opts *o = &p->o;
 	const struct kf_strv *ign = kf_args_all(a, "ignore");
 	const char *split = kf_args_get(a, "eval-split");
-	double d;
+	bool mlp;
 	long l;
 	size_t i;
 	int rc;
@@ -199,7 +199,7 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	if ((rc = int_opt(a, "seed", 0, 1L << 62, &l, err)) < 0)
 		return rc;
 	o->seed = rc ? (uint64_t)l : 1;
-	bool mlp = !strcmp(o->model, "mlp");
+	mlp = !strcmp(o->model, "mlp");
 	o->epochs = mlp ? 30 : 10;
 	if ((rc = int_opt(a, "epochs", 1, 100000, &l, err)) < 0)
 		return rc;
@@ -265,7 +265,6 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	p->ps = 0;
 	if ((rc = int_opt(a, "ps", 0, 1, &p->ps, err)) < 0)
 		return rc;
-	(void)d;
 	return 0;
 }
 

@@ -1767,8 +1767,9 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	}
 	if (rc < 0)
 		goto out;
-	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s", fs.n, fs.dim,
-		 (unsigned long long)cnt.train, fs.inferred ? " (inferred spec)" : "");
+	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s in %.3fs", fs.n, fs.dim,
+		 (unsigned long long)cnt.train, fs.inferred ? " (inferred spec)" : "",
+		 (double)(kf_time_mono_ns() - t0) / 1e9);
 	tr = (struct rowset){ .s = &s, .fs = &fs, .path = o->data, .eval = false };
 	ev = (struct rowset){ .s = &s, .fs = &fs, .path = o->eval ? o->eval : o->data, .eval = true,
 			      .whole_file = o->eval != NULL };
@@ -1788,6 +1789,8 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 			rc = kf_err_set(err, KF_EINPUT, "\"%s\": no training rows with a label", o->data);
 			goto out;
 		}
+		progress(o, "transformed %zu training and %zu eval rows in %.3fs", tr.all.n, ev.all.n,
+			 (double)(kf_time_mono_ns() - t0) / 1e9);
 	} else {
 		progress(o, "streaming the data every epoch (%llu rows exceed the %zu MiB cache)",
 			 (unsigned long long)cnt.train, cache_budget() >> 20);
