@@ -1406,8 +1406,10 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 	}
 	if (early && t->best_epoch > 0)
 		memcpy(t->nn.params, t->best, np * sizeof *t->best);
-	if (s->task == T_REGRESSION)
+	if (s->task == T_REGRESSION) {   /* back to the label's units */
+		train_loss *= s->y_scale * s->y_scale;
 		unstandardize(t, tr, ev);
+	}
 	/* final metrics: eval rows, else the training rows */
 	m = cJSON_CreateObject();
 	if (ev->in_mem ? ev->all.n > 0 : cnt->eval > 0 || o->eval) {
@@ -1419,12 +1421,13 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 		free(ys);
 		pred = ys = NULL;
 	}
-	rc = evaluate(t, tr, &train_loss, o->world == 1 && cJSON_GetArraySize(m) == 0 ? &pred : NULL, &ys, &n_eval, err);
-	if (rc < 0)
-		goto out;
-	if (pred)
+	if (cJSON_GetArraySize(m) == 0) {   /* no eval rows: the metrics of the training rows */
+		rc = evaluate(t, tr, &train_loss, &pred, &ys, &n_eval, err);
+		if (rc < 0)
+			goto out;
 		task_metrics(m, s->task, pred, ys, n_eval, k, "");
-	add_metric(m, "train_loss", train_loss);
+	}
+	add_metric(m, "train_loss", train_loss);   /* else: the last epoch's mean loss */
 	add_metric(m, "epochs", t->epoch);
 	add_metric(m, "fit_seconds", (double)(kf_time_mono_ns() - (int64_t)t0) / 1e9);
 	*metrics = m;
