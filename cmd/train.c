@@ -45,7 +45,7 @@ static const struct kf_opt train_opts[] = {
 	{ 0, "eval-fraction", KF_OPT_REQUIRED, "F", "a random fraction F of the rows is eval", NULL },
 	{ 0, "split-seed", KF_OPT_REQUIRED, "S", "seed of --eval-fraction (default 1)", NULL },
 	{ 0, "out", KF_OPT_REQUIRED, "DIR", "write the model bundle (and checkpoints) here", "dir" },
-	{ 0, "epochs", KF_OPT_REQUIRED, "N", "passes over the data (default 20; mlp 30)", NULL },
+	{ 0, "epochs", KF_OPT_REQUIRED, "N", "passes over the data (default 10; mlp 30)", NULL },
 	{ 0, "lr", KF_OPT_REQUIRED, "X", "Adam learning rate (default 0.02; mlp 0.002)", NULL },
 	{ 0, "batch", KF_OPT_REQUIRED, "N", "mini-batch size (default 256)", NULL },
 	{ 0, "l2", KF_OPT_REQUIRED, "X", "L2 penalty on the weights (default 1e-5)", NULL },
@@ -146,7 +146,7 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	struct kf_train_opts *o = &p->o;
 	const struct kf_strv *ign = kf_args_all(a, "ignore");
 	const char *split = kf_args_get(a, "eval-split");
-	double d;
+	bool mlp;
 	long l;
 	size_t i;
 	int rc;
@@ -199,8 +199,8 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	if ((rc = int_opt(a, "seed", 0, 1L << 62, &l, err)) < 0)
 		return rc;
 	o->seed = rc ? (uint64_t)l : 1;
-	bool mlp = !strcmp(o->model, "mlp");
-	o->epochs = mlp ? 30 : 20;
+	mlp = !strcmp(o->model, "mlp");
+	o->epochs = mlp ? 30 : 10;
 	if ((rc = int_opt(a, "epochs", 1, 100000, &l, err)) < 0)
 		return rc;
 	if (rc)
@@ -265,7 +265,6 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	p->ps = 0;
 	if ((rc = int_opt(a, "ps", 0, 1, &p->ps, err)) < 0)
 		return rc;
-	(void)d;
 	return 0;
 }
 

@@ -320,6 +320,7 @@ struct colstat {
 	struct kf_strmap *counts;                     /* text -> count, capped */
 	bool capped;
 	bool integral;
+	bool want_log;                           /* a log transform may read it */
 	struct kf_rng rng;
 };
 
@@ -386,13 +387,19 @@ int kf_features_fit_new(struct kf_features_fit **out, struct kf_features *spec,
 			f->col[j] = (size_t)c;
 		}
 	}
-	/* A spec reads only its own columns: collect statistics for those. */
+	/* A spec reads only its own columns: collect statistics for those
+	 * (and log moments only where a log transform reads them). */
+	for (i = 0; i < n; i++)
+		fit->st[i].want_log = !spec;
 	if (spec) {
 		for (i = 0; i < n; i++)
 			fit->skip[i] = true;
 		for (i = 0; i < spec->n; i++)
-			for (j = 0; j < spec->f[i].n_vocab; j++)
+			for (j = 0; j < spec->f[i].n_vocab; j++) {
 				fit->skip[spec->f[i].col[j]] = false;
+				if (spec->f[i].kind == KF_FT_LOG)
+					fit->st[spec->f[i].col[j]].want_log = true;
+			}
 	}
 	*out = fit;
 	return 0;
@@ -435,7 +442,8 @@ void kf_features_fit_add(struct kf_features_fit *fit, const char *const *values)
 		if (parse_num(v, &x)) {
 			s->n_num++;
 			welford(&s->mean, &s->m2, s->n_num, x);
-			welford(&s->lmean, &s->lm2, s->n_num, log1p(x > 0 ? x : 0));
+			if (s->want_log)
+				welford(&s->lmean, &s->lm2, s->n_num, log1p(x > 0 ? x : 0));
 			if (x < s->min)
 				s->min = x;
 			if (x > s->max)

@@ -24,6 +24,7 @@
 #include "util/kf_yaml.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1405,8 +1406,10 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 	}
 	if (early && t->best_epoch > 0)
 		memcpy(t->nn.params, t->best, np * sizeof *t->best);
-	if (s->task == T_REGRESSION)
+	if (s->task == T_REGRESSION) {   /* back to the label's units */
+		train_loss *= s->y_scale * s->y_scale;
 		unstandardize(t, tr, ev);
+	}
 	/* final metrics: eval rows, else the training rows */
 	m = cJSON_CreateObject();
 	if (ev->in_mem ? ev->all.n > 0 : cnt->eval > 0 || o->eval) {
@@ -1418,12 +1421,13 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 		free(ys);
 		pred = ys = NULL;
 	}
-	rc = evaluate(t, tr, &train_loss, o->world == 1 && cJSON_GetArraySize(m) == 0 ? &pred : NULL, &ys, &n_eval, err);
-	if (rc < 0)
-		goto out;
-	if (pred)
+	if (cJSON_GetArraySize(m) == 0) {   /* no eval rows: the metrics of the training rows */
+		rc = evaluate(t, tr, &train_loss, &pred, &ys, &n_eval, err);
+		if (rc < 0)
+			goto out;
 		task_metrics(m, s->task, pred, ys, n_eval, k, "");
-	add_metric(m, "train_loss", train_loss);
+	}
+	add_metric(m, "train_loss", train_loss);   /* else: the last epoch's mean loss */
 	add_metric(m, "epochs", t->epoch);
 	add_metric(m, "fit_seconds", (double)(kf_time_mono_ns() - (int64_t)t0) / 1e9);
 	*metrics = m;
@@ -1677,6 +1681,34 @@ out:
 	return rc;
 }
 
+/* The sha256 of the data, on its own thread while the fit pass parses. */
+struct digest {
+	const char *path;
+	char *hex;
+	pthread_t tid;
+	bool started, joined;
+	int rc;
+	struct kf_err err;
+};
+
+static void *digest_thread(void *arg)
+{
+	struct digest *d = arg;
+
+	d->rc = kf_sha256_file(d->path, d->hex, &d->err);
+	return NULL;
+}
+
+static int digest_join(struct digest *d, struct kf_err *err)
+{
+	if (d->started && !d->joined)
+		pthread_join(d->tid, NULL);
+	d->joined = true;
+	if (d->rc < 0)
+		*err = d->err;
+	return d->rc;
+}
+
 /* ---- entry points ------------------------------------------------------------ */
 
 int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *err)
@@ -1686,9 +1718,11 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	struct rowset tr = { 0 }, ev = { 0 };
 	struct trainer t = { 0 };
 	struct counts cnt;
+	struct digest digest = { 0 };
+	struct kf_err derr;
 	bool dense, xgb = !strcmp(o->model, "xgboost");
 	int64_t t0 = kf_time_mono_ns();
-	int rc;
+	int rc, rc2;
 
 	*metrics = NULL;
 	memset(&s, 0, sizeof s);
@@ -1697,16 +1731,23 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	t.o = o;
 	t.s = &s;
 	t.fs = &fs;
-	rc = kf_sha256_file(o->data, t.data_sha, err);
-	if (rc < 0)
-		return rc;
 	if (o->rank == 0 && (rc = kf_fs_mkdirs(o->out, err)) < 0)
 		return rc;
-	if (!strcmp(o->model, "mf"))
-		return train_mf(o, t.data_sha, (double)t0, metrics, err);
+	/* the data's digest is computed beside the fit pass */
+	digest.path = o->data;
+	digest.hex = t.data_sha;
+	digest.started = pthread_create(&digest.tid, NULL, digest_thread, &digest) == 0;
+	if (!digest.started)
+		digest_thread(&digest);
+	if (!strcmp(o->model, "mf")) {
+		rc = digest_join(&digest, err);
+		return rc < 0 ? rc : train_mf(o, t.data_sha, (double)t0, metrics, err);
+	}
 	dense = !xgb;
-	if (!o->label && !o->label_expr)
+	if (!o->label && !o->label_expr) {
+		digest_join(&digest, err);
 		return kf_err_set(err, KF_EUSAGE, "--label COL or --label-expr EXPR is required");
+	}
 	rc = source_init(&s, o, err);
 	if (rc < 0)
 		goto out;
@@ -1722,10 +1763,16 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 		goto out;
 	}
 	rc = fit_pass(&s, &fs, &cnt, err);
+	rc2 = digest_join(&digest, &derr);
+	if (rc == 0 && rc2 < 0) {
+		*err = derr;
+		rc = rc2;
+	}
 	if (rc < 0)
 		goto out;
-	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s", fs.n, fs.dim,
-		 (unsigned long long)cnt.train, fs.inferred ? " (inferred spec)" : "");
+	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s in %.3fs", fs.n, fs.dim,
+		 (unsigned long long)cnt.train, fs.inferred ? " (inferred spec)" : "",
+		 (double)(kf_time_mono_ns() - t0) / 1e9);
 	tr = (struct rowset){ .s = &s, .fs = &fs, .path = o->data, .eval = false };
 	ev = (struct rowset){ .s = &s, .fs = &fs, .path = o->eval ? o->eval : o->data, .eval = true,
 			      .whole_file = o->eval != NULL };
@@ -1745,6 +1792,8 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 			rc = kf_err_set(err, KF_EINPUT, "\"%s\": no training rows with a label", o->data);
 			goto out;
 		}
+		progress(o, "transformed %zu training and %zu eval rows in %.3fs", tr.all.n, ev.all.n,
+			 (double)(kf_time_mono_ns() - t0) / 1e9);
 	} else {
 		progress(o, "streaming the data every epoch (%llu rows exceed the %zu MiB cache)",
 			 (unsigned long long)cnt.train, cache_budget() >> 20);
@@ -1756,6 +1805,7 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	else
 		rc = train_xgb(&t, &tr, &ev, &cnt, (double)t0, metrics, err);
 out:
+	digest_join(&digest, &derr);
 	if (rc < 0) {
 		cJSON_Delete(*metrics);
 		*metrics = NULL;
