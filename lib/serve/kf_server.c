@@ -1223,7 +1223,8 @@ int kf_server_start(struct kf_server *srv, struct kf_err *err)
 		return rc;
 	}
 	if (srv->cfg.batch_max > 1)
-		srv->batch = kf_batch_new(srv->cfg.batch_max, srv->cfg.batch_timeout_us, run_batch, srv);
+		srv->batch = kf_batch_new(srv->cfg.batch_max, srv->cfg.batch_timeout_us,
+					   srv->cfg.threads ? srv->cfg.threads : 2, run_batch, srv);
 	rc = kf_http_start(&srv->http, &hc, err);
 	if (rc)
 		return rc;
