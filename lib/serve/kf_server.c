@@ -438,11 +438,25 @@ out:
 	return ok;
 }
 
-/* Rows of a V2 shape: [n] or [n, 1]. */
+/* Leaves of a nested tensor_data array. */
+static size_t count_leaves(const cJSON *data)
+{
+	const cJSON *v;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(v, data)
+		n += cJSON_IsArray(v) ? count_leaves(v) : 1;
+	return n;
+}
+
+/* Rows of a V2 shape: [n] or [n, 1], n matching the data (so a shape
+ * never asks for more memory than the body holds values). */
 static bool v2_rows(const cJSON *in, const char *name, long *rows, char *msg, size_t size)
 {
 	const cJSON *shape = cJSON_GetObjectItemCaseSensitive(in, "shape"), *d;
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "data");
 	long dims[2] = { 0, 1 };
+	size_t have;
 	int n = 0;
 
 	if (!cJSON_IsArray(shape)) {
@@ -450,7 +464,8 @@ static bool v2_rows(const cJSON *in, const char *name, long *rows, char *msg, si
 		return false;
 	}
 	cJSON_ArrayForEach(d, shape) {
-		if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != floor(d->valuedouble) || n == 2) {
+		if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1e15 ||
+		    d->valuedouble != floor(d->valuedouble) || n == 2) {
 			snprintf(msg, size, "input \"%s\": shape must be [N] or [N, 1]", name);
 			return false;
 		}
@@ -458,6 +473,15 @@ static bool v2_rows(const cJSON *in, const char *name, long *rows, char *msg, si
 	}
 	if (n == 0 || dims[1] != 1) {
 		snprintf(msg, size, "input \"%s\": shape must be [N] or [N, 1]", name);
+		return false;
+	}
+	if (!cJSON_IsArray(data)) {
+		snprintf(msg, size, "input \"%s\": \"data\" must be a list", name);
+		return false;
+	}
+	have = count_leaves(data);
+	if ((size_t)dims[0] != have) {
+		snprintf(msg, size, "input \"%s\": shape says %ld values, data has %zu", name, dims[0], have);
 		return false;
 	}
 	*rows = dims[0];
