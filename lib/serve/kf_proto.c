@@ -135,6 +135,7 @@ static void unknown_input(const struct kf_model *m, const char *name, struct kf_
 static bool row_from_object(const struct kf_model *m, struct kf_proto_table *t, size_t r, const cJSON *obj,
 			    const char *what, struct kf_err *err)
 {
+	size_t n = kf_model_n_inputs(m), next = 0;
 	const cJSON *v;
 
 	if (!cJSON_IsObject(obj)) {
@@ -142,7 +143,14 @@ static bool row_from_object(const struct kf_model *m, struct kf_proto_table *t, 
 		return false;
 	}
 	cJSON_ArrayForEach(v, obj) {
-		long c = input_index(m, v->string);
+		long c;
+
+		/* clients mostly send the inputs in the model's order */
+		if (next < n && !strcmp(kf_model_input(m, next), v->string))
+			c = (long)next;
+		else
+			c = input_index(m, v->string);
+		next = c < 0 ? 0 : (size_t)c + 1;
 
 		if (c < 0) {
 			unknown_input(m, v->string, err);
