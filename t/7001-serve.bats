@@ -220,6 +220,10 @@ P2=0.35481935159305011
 	expect 400 '{"error":"input \"fare\": shape says 2 values, data has 1"}'
 	call POST /v2/models/taxi/infer '{"inputs":[{"name":"fare","shape":[1],"datatype":"INT64","data":["x"]}]}'
 	expect 400 '{"error":"input \"fare\": value 0 does not match datatype INT64"}'
+	call POST /v2/models/taxi/infer '{"inputs":[{"name":"fare","shape":[1000000000],"datatype":"FP64","data":[1]}]}'
+	expect 400 '{"error":"input \"fare\": shape says 1000000000 values, data has 1"}'
+	call POST /v2/models/taxi/infer '{"inputs":[{"name":"fare","shape":[1e30],"datatype":"FP64","data":[1]}]}'
+	expect 400 '{"error":"input \"fare\": shape must be [N] or [N, 1]"}'
 	call POST /v2/models/taxi/infer '{"inputs":[{"name":"fare","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}'
 	expect 400 '{"error":"input \"fare\": shape must be [N] or [N, 1]"}'
 	call POST /v2/models/taxi/infer '{"inputs":[{"name":"fare","shape":[1],"datatype":"FP64","data":[1]}],"outputs":[{"name":"score"}]}'
@@ -468,7 +472,11 @@ P2=0.35481935159305011
 	curl -s -K "$TEST_DIR/curl.cfg"
 	after=$(rss_kb)
 	echo "rss before $before kB, after $after kB"
-	[ "$after" -le $((before + 1024)) ]
+	# AddressSanitizer keeps freed memory in quarantine: its RSS says
+	# nothing, and LeakSanitizer checks the exit instead
+	if ! ldd "$KF_BIN" 2>/dev/null | grep -q libasan; then
+		[ "$after" -le $((before + 1024)) ]
+	fi
 	call POST /v1/models/taxi:predict "{\"instances\":$ROWS}"
 	expect 200 "{\"predictions\":[$P1,$P2]}"
 	stop_server

@@ -19,9 +19,8 @@ struct kf_batch {
 	pthread_cond_t cond;      /* waits on CLOCK_MONOTONIC */
 	struct kf_batch_item *head, *tail;
 	bool stopping;
-	pthread_t worker;
-	struct kf_batch_item **items;  /* the batch being gathered, worker only */
-	size_t cap;
+	pthread_t *workers;
+	size_t n_workers;
 };
 
 /* Instances queued under key; stops counting once max is reached. */
@@ -38,7 +37,8 @@ static size_t queued_for(const struct kf_batch *b, const void *key)
 
 /* Unlink the items of key that fit into one batch, oldest first; the
  * oldest always goes, even when it alone exceeds max_instances. */
-static size_t take_batch(struct kf_batch *b, const void *key)
+static size_t take_batch(struct kf_batch *b, const void *key, struct kf_batch_item ***items,
+			 size_t *cap)
 {
 	struct kf_batch_item **link = &b->head, *it;
 	size_t n_items = 0, n = 0;
@@ -47,8 +47,8 @@ static size_t take_batch(struct kf_batch *b, const void *key)
 	while ((it = *link)) {
 		if (it->key == key && (n_items == 0 || n + it->n <= b->max_instances)) {
 			*link = it->next;
-			KF_GROW(b->items, b->cap, n_items + 1);
-			b->items[n_items++] = it;
+			KF_GROW(*items, *cap, n_items + 1);
+			(*items)[n_items++] = it;
 			n += it->n;
 			continue;
 		}
@@ -64,13 +64,17 @@ static void deadline_of(int64_t ns, struct timespec *ts)
 	ts->tv_nsec = (long)(ns % 1000000000);
 }
 
+/* Workers share the queue: while one runs a batch, another gathers the
+ * next, so no single thread is the bottleneck. */
 static void *worker(void *arg)
 {
 	struct kf_batch *b = arg;
+	struct kf_batch_item **items = NULL;
+	size_t cap = 0;
 
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		const void *key;
+		const struct kf_batch_item *head;
 		size_t n_items;
 		int64_t due;
 
@@ -78,30 +82,39 @@ static void *worker(void *arg)
 			pthread_cond_wait(&b->cond, &b->lock);
 		if (!b->head)
 			break;
-		key = b->head->key;
-		due = b->head->enqueued_ns + b->timeout_ns;
-		/* wait for the batch to fill, or for the oldest item's deadline */
-		while (!b->stopping && queued_for(b, key) < b->max_instances && kf_time_mono_ns() < due) {
+		/* wait for the batch to fill, or for the oldest item's deadline;
+		 * another worker may take it meanwhile */
+		head = b->head;
+		due = head->enqueued_ns + b->timeout_ns;
+		while (!b->stopping && b->head == head && queued_for(b, head->key) < b->max_instances &&
+		       kf_time_mono_ns() < due) {
 			struct timespec ts;
 
 			deadline_of(due, &ts);
 			if (pthread_cond_timedwait(&b->cond, &b->lock, &ts) == ETIMEDOUT)
 				break;
 		}
-		n_items = take_batch(b, key);
+		if (!b->head || (!b->stopping && b->head != head))
+			continue;   /* taken by another worker: gather the next */
+		n_items = take_batch(b, b->head->key, &items, &cap);
+		/* what is left may be another worker's to gather */
+		if (b->head)
+			pthread_cond_signal(&b->cond);
 		pthread_mutex_unlock(&b->lock);
-		b->run(key, b->items, n_items, b->cls);
+		b->run(items[0]->key, items, n_items, b->cls);
 		pthread_mutex_lock(&b->lock);
 	}
 	pthread_mutex_unlock(&b->lock);
+	free(items);
 	return NULL;
 }
 
-struct kf_batch *kf_batch_new(size_t max_instances, int64_t timeout_us, kf_batch_run_fn run,
-			      void *cls)
+struct kf_batch *kf_batch_new(size_t max_instances, int64_t timeout_us, size_t workers,
+			      kf_batch_run_fn run, void *cls)
 {
 	struct kf_batch *b = kf_xcalloc(1, sizeof *b);
 	pthread_condattr_t attr;
+	size_t i;
 
 	b->max_instances = max_instances ? max_instances : 1;
 	b->timeout_ns = timeout_us * 1000;
@@ -112,8 +125,14 @@ struct kf_batch *kf_batch_new(size_t max_instances, int64_t timeout_us, kf_batch
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&b->cond, &attr);
 	pthread_condattr_destroy(&attr);
-	if (pthread_create(&b->worker, NULL, worker, b) != 0) {
-		/* without a worker nothing could ever be answered */
+	b->workers = kf_xcalloc(workers ? workers : 1, sizeof *b->workers);
+	for (i = 0; i < (workers ? workers : 1); i++) {
+		if (pthread_create(&b->workers[b->n_workers], NULL, worker, b) != 0)
+			break;
+		b->n_workers++;
+	}
+	if (!b->n_workers) {
+		/* without a worker nothing could ever be answered: as out of memory */
 		abort();
 	}
 	return b;
@@ -135,15 +154,18 @@ void kf_batch_submit(struct kf_batch *b, struct kf_batch_item *item)
 
 void kf_batch_free(struct kf_batch *b)
 {
+	size_t i;
+
 	if (!b)
 		return;
 	pthread_mutex_lock(&b->lock);
 	b->stopping = true;
-	pthread_cond_signal(&b->cond);
+	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	pthread_join(b->worker, NULL);
+	for (i = 0; i < b->n_workers; i++)
+		pthread_join(b->workers[i], NULL);
 	pthread_cond_destroy(&b->cond);
 	pthread_mutex_destroy(&b->lock);
-	free(b->items);
+	free(b->workers);
 	free(b);
 }

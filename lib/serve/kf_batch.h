@@ -1,12 +1,13 @@
 /* kf_batch: dynamic batching.
  *
  * Requests submit items (each with some instances) under a key, the model
- * version they are for. One worker thread takes the oldest item, waits
+ * version they are for. A worker thread takes the oldest item, waits
  * until its key has max_instances queued or timeout_us has passed since
  * that item arrived, and runs every queued item of that key (in arrival
  * order, up to max_instances; an item is never split) as one batch through
  * the run callback, which answers each item. Items of other keys wait for
- * the next round.
+ * the next round. Several workers share the queue, so batches run side by
+ * side.
  *
  * The caller embeds struct kf_batch_item in its own request struct and
  * owns it; the item must stay alive until run has been called with it. */
@@ -25,12 +26,12 @@ struct kf_batch_item {
 	struct kf_batch_item *next;
 };
 
-/* Runs on the worker thread with n_items >= 1 items of the same key. */
+/* Runs on a worker thread with n_items >= 1 items of the same key. */
 typedef void (*kf_batch_run_fn)(const void *key, struct kf_batch_item **items, size_t n_items,
 				void *cls);
 
-struct kf_batch *kf_batch_new(size_t max_instances, int64_t timeout_us, kf_batch_run_fn run,
-			      void *cls);
+struct kf_batch *kf_batch_new(size_t max_instances, int64_t timeout_us, size_t workers,
+			      kf_batch_run_fn run, void *cls);
 void kf_batch_submit(struct kf_batch *b, struct kf_batch_item *item);
 /* Run what is queued, stop the worker and free. */
 void kf_batch_free(struct kf_batch *b);

@@ -437,8 +437,6 @@ int kf_http_start(struct kf_http **out, const struct kf_http_config *cfg, struct
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-		/* room for a whole typical request: MHD compacts its buffer per read */
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
 		MHD_OPTION_END);
 	if (!http->daemon) {

@@ -4,6 +4,7 @@
 #include "serve/kf_batch.h"
 #include "serve/kf_metrics.h"
 #include "serve/kf_model.h"
+#include "serve/kf_proto.h"
 #include "util/kf_buf.h"
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
@@ -30,14 +31,6 @@ struct kf_server {
 	struct kf_metrics *metrics;
 };
 
-enum verb { V_PREDICT_ROWS, V_PREDICT_COLUMNS, V_CLASSIFY, V_REGRESS, V_INFER };
-
-/* Raw inputs of one request: rows × cols cells of text, kept in one arena. */
-struct table {
-	size_t rows, cols;
-	size_t *off;              /* rows × cols offsets into text, SIZE_MAX: missing */
-	struct kf_buf text;
-};
 
 /* One inference request on its way through the batcher. */
 struct job {
@@ -45,97 +38,16 @@ struct job {
 	struct kf_server *srv;
 	struct kf_http_req *req;
 	struct kf_servable *sv;
-	enum verb verb;
-	struct table in;
+	enum kf_proto_verb verb;
+	struct kf_proto_table in;
 	char *id;                    /* V2 request id, echoed */
 	int64_t queue_ns, compute_ns;
 };
-
-/* ---- small helpers ------------------------------------------------------- */
 
 /* Array sizes: malloc(0) may return NULL, which kf_xmalloc takes for OOM. */
 static size_t nonzero(size_t n)
 {
 	return n ? n : 1;
-}
-
-static void table_init(struct table *t, size_t rows, size_t cols)
-{
-	size_t i;
-
-	t->rows = rows;
-	t->cols = cols;
-	t->off = kf_xmalloc(nonzero(rows * cols) * sizeof *t->off);
-	for (i = 0; i < rows * cols; i++)
-		t->off[i] = SIZE_MAX;
-	kf_buf_init(&t->text);
-}
-
-static void table_release(struct table *t)
-{
-	free(t->off);
-	kf_buf_release(&t->text);
-}
-
-/* The shortest text that reads back as the same double. */
-static void add_double(struct kf_buf *b, double v)
-{
-	char tmp[40];
-
-	if (isnan(v)) {
-		kf_buf_adds(b, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		kf_buf_adds(b, v > 0 ? "Infinity" : "-Infinity");
-		return;
-	}
-	/* whole numbers (counts, ids, hours) are most raw inputs: no printf */
-	if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
-		char *p = tmp + sizeof tmp;
-		long long n = (long long)v;
-		unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
-
-		*--p = '\0';
-		do
-			*--p = (char)('0' + u % 10);
-		while (u /= 10);
-		if (n < 0)
-			*--p = '-';
-		kf_buf_adds(b, p);
-		return;
-	}
-	snprintf(tmp, sizeof tmp, "%.15g", v);
-	if (strtod(tmp, NULL) != v)
-		snprintf(tmp, sizeof tmp, "%.17g", v);
-	kf_buf_adds(b, tmp);
-}
-
-static void add_json_str(struct kf_buf *b, const char *s)
-{
-	kf_buf_addc(b, '"');
-	kf_buf_add_json_escaped(b, s);
-	kf_buf_addc(b, '"');
-}
-
-/* Set cell (r, c) from a JSON scalar; false for arrays and objects. */
-static bool table_set(struct table *t, size_t r, size_t c, const cJSON *v)
-{
-	size_t *off = &t->off[r * t->cols + c];
-
-	if (cJSON_IsNull(v))
-		return true;
-	*off = t->text.len;
-	if (cJSON_IsNumber(v))
-		add_double(&t->text, v->valuedouble);
-	else if (cJSON_IsString(v))
-		kf_buf_adds(&t->text, v->valuestring);
-	else if (cJSON_IsBool(v))
-		kf_buf_adds(&t->text, cJSON_IsTrue(v) ? "true" : "false");
-	else
-		return false;
-	kf_buf_addc(&t->text, '\0');
-	return true;
 }
 
 static void reply_error(struct kf_server *srv, struct kf_http_req *req, int status, const char *fmt, ...)
@@ -151,9 +63,9 @@ static void reply_error(struct kf_server *srv, struct kf_http_req *req, int stat
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	kf_buf_adds(&b, "{\"error\":");
-	add_json_str(&b, msg);
-	kf_buf_adds(&b, "}");
+	kf_buf_adds(&b, "{\"error\":\"");
+	kf_buf_add_json_escaped(&b, msg);
+	kf_buf_adds(&b, "\"}");
 	len = b.len;
 	kf_metrics_response(srv->metrics, status);
 	kf_http_reply_owned(req, status, JSON, kf_buf_detach(&b), len);
@@ -180,34 +92,8 @@ static void reply_json(struct kf_server *srv, struct kf_http_req *req, int statu
 	kf_http_reply_owned(req, status, JSON, text, len);
 }
 
-static long input_index(const struct kf_model *m, const char *name)
-{
-	size_t i, n = kf_model_n_inputs(m);
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(kf_model_input(m, i), name))
-			return (long)i;
-	return -1;
-}
-
-/* "unknown input "faer" (did you mean "fare"?)" into msg. */
-static void unknown_input(const struct kf_model *m, const char *name, char *msg, size_t size)
-{
-	size_t n = kf_model_n_inputs(m), i;
-	const char **names = kf_xmalloc((n ? n : 1) * sizeof *names);
-	const char *hint;
-
-	for (i = 0; i < n; i++)
-		names[i] = kf_model_input(m, i);
-	hint = kf_str_suggest(name, names, n);
-	if (hint)
-		snprintf(msg, size, "unknown input \"%s\" (did you mean \"%s\"?)", name, hint);
-	else
-		snprintf(msg, size, "unknown input \"%s\"", name);
-	free(names);
-}
-
-static cJSON *parse_body(struct kf_http_req *req, char *msg, size_t size)
+static cJSON *parse_body(struct kf_http_req *req, struct kf_err *err)
 {
 	const char *end = NULL, *body;
 	size_t len;
@@ -216,397 +102,23 @@ static cJSON *parse_body(struct kf_http_req *req, char *msg, size_t size)
 	body = kf_http_req_body(req, &len);
 	doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (!doc) {
-		snprintf(msg, size, "JSON Parse error: invalid JSON at offset %zu",
-			 end && end >= body ? (size_t)(end - body) : (size_t)0);
+		kf_err_set(err, KF_EINPUT, "JSON Parse error: invalid JSON at offset %zu",
+			   end && end >= body ? (size_t)(end - body) : (size_t)0);
 		return NULL;
 	}
 	if (!cJSON_IsObject(doc)) {
-		snprintf(msg, size, "the request body must be a JSON object");
+		kf_err_set(err, KF_EINPUT, "the request body must be a JSON object");
 		cJSON_Delete(doc);
 		return NULL;
 	}
 	return doc;
 }
 
-/* ---- turning requests into tables --------------------------------------- */
-
-/* Fill row r from an object of named inputs, over context (may be NULL). */
-static bool row_from_object(const struct kf_model *m, struct table *t, size_t r, const cJSON *obj,
-			    const char *what, char *msg, size_t size)
-{
-	const cJSON *v;
-
-	if (!cJSON_IsObject(obj)) {
-		snprintf(msg, size, "%s: expected an object of named inputs", what);
-		return false;
-	}
-	cJSON_ArrayForEach(v, obj) {
-		long c = input_index(m, v->string);
-
-		if (c < 0) {
-			char hint[512];
-
-			unknown_input(m, v->string, hint, sizeof hint);
-			snprintf(msg, size, "%s: %s", what, hint);
-			return false;
-		}
-		if (!table_set(t, r, (size_t)c, v)) {
-			snprintf(msg, size, "%s: input \"%s\" must be a number, string, boolean or null", what,
-				 v->string);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* TF Serving row format: "instances": [{...}, ...]. */
-static bool parse_instances(const struct kf_model *m, const cJSON *list, struct table *t, char *msg,
-			    size_t size)
-{
-	size_t r = 0;
-	const cJSON *it;
-
-	if (!cJSON_IsArray(list)) {
-		snprintf(msg, size, "\"instances\" must be a list");
-		return false;
-	}
-	table_init(t, (size_t)cJSON_GetArraySize(list), kf_model_n_inputs(m));
-	cJSON_ArrayForEach(it, list) {
-		char what[48];
-
-		snprintf(what, sizeof what, "instance %zu", r);
-		if (!row_from_object(m, t, r++, it, what, msg, size))
-			return false;
-	}
-	return true;
-}
-
-/* TF Serving columnar format: "inputs": {"name": [v0, v1, ...], ...}. */
-static bool parse_columns(const struct kf_model *m, const cJSON *obj, struct table *t, char *msg,
-			  size_t size)
-{
-	const cJSON *col, *v;
-	long rows = -1;
-
-	if (!cJSON_IsObject(obj)) {
-		snprintf(msg, size, "\"inputs\" must be an object of named input lists");
-		return false;
-	}
-	cJSON_ArrayForEach(col, obj) {
-		if (input_index(m, col->string) < 0) {
-			unknown_input(m, col->string, msg, size);
-			return false;
-		}
-		if (!cJSON_IsArray(col)) {
-			snprintf(msg, size, "input \"%s\" must be a list", col->string);
-			return false;
-		}
-		if (rows >= 0 && cJSON_GetArraySize(col) != rows) {
-			snprintf(msg, size, "input \"%s\" has %d values, the others %ld", col->string,
-				 cJSON_GetArraySize(col), rows);
-			return false;
-		}
-		rows = cJSON_GetArraySize(col);
-	}
-	table_init(t, rows < 0 ? 0 : (size_t)rows, kf_model_n_inputs(m));
-	cJSON_ArrayForEach(col, obj) {
-		size_t c = (size_t)input_index(m, col->string), r = 0;
-
-		cJSON_ArrayForEach(v, col) {
-			if (!table_set(t, r++, c, v)) {
-				snprintf(msg, size, "input \"%s\" must hold numbers, strings, booleans or nulls",
-					 col->string);
-				return false;
-			}
-		}
-	}
-	return true;
-}
-
-/* :classify and :regress: "examples" with an optional shared "context". */
-static bool parse_examples(const struct kf_model *m, const cJSON *body, struct table *t, char *msg,
-			   size_t size)
-{
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "examples");
-	const cJSON *context = cJSON_GetObjectItemCaseSensitive(body, "context");
-	const cJSON *it, *v;
-	size_t r = 0;
-
-	if (!cJSON_IsArray(list)) {
-		snprintf(msg, size, "\"examples\" must be a list");
-		return false;
-	}
-	if (context && !cJSON_IsObject(context)) {
-		snprintf(msg, size, "\"context\" must be an object");
-		return false;
-	}
-	table_init(t, (size_t)cJSON_GetArraySize(list), kf_model_n_inputs(m));
-	cJSON_ArrayForEach(it, list) {
-		char what[48];
-
-		snprintf(what, sizeof what, "example %zu", r);
-		if (context && cJSON_IsObject(it)) {
-			cJSON_ArrayForEach(v, context) {
-				if (cJSON_GetObjectItemCaseSensitive(it, v->string)) {
-					snprintf(msg, size, "%s: feature \"%s\" is also in the context", what,
-						 v->string);
-					return false;
-				}
-			}
-			if (!row_from_object(m, t, r, context, "context", msg, size))
-				return false;
-		}
-		if (!row_from_object(m, t, r++, it, what, msg, size))
-			return false;
-	}
-	return true;
-}
-
-static bool numeric_type(const char *dt)
-{
-	static const char *const types[] = {
-		"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-		"FP16", "FP32", "FP64", NULL,
-	};
-	size_t i;
-
-	for (i = 0; types[i]; i++)
-		if (!strcmp(dt, types[i]))
-			return true;
-	return false;
-}
-
-/* Depth-first leaves of a (possibly nested) tensor_data array. */
-static void flatten(const cJSON *data, const cJSON ***out, size_t *n, size_t *cap)
-{
-	const cJSON *v;
-
-	cJSON_ArrayForEach(v, data) {
-		if (cJSON_IsArray(v)) {
-			flatten(v, out, n, cap);
-		} else {
-			KF_GROW(*out, *cap, *n + 1);
-			(*out)[(*n)++] = v;
-		}
-	}
-}
-
-/* One V2 input tensor into column c of t (rows already known). */
-static bool v2_column(const struct kf_model *m, const cJSON *in, size_t c, struct table *t, char *msg,
-		      size_t size)
-{
-	const char *name = kf_model_input(m, c);
-	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(in, "datatype");
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "data");
-	const cJSON **leaves = NULL;
-	size_t n = 0, cap = 0, r;
-	bool bytes, ok = false;
-
-	bytes = !strcmp(dt->valuestring, "BYTES");
-	if (!bytes && !numeric_type(dt->valuestring)) {
-		snprintf(msg, size, "input \"%s\": unsupported datatype \"%s\"", name, dt->valuestring);
-		return false;
-	}
-	if (bytes && kf_model_input_numeric(m, c)) {
-		snprintf(msg, size, "input \"%s\" is numeric: got datatype BYTES", name);
-		return false;
-	}
-	if (!cJSON_IsArray(data)) {
-		snprintf(msg, size, "input \"%s\": \"data\" must be a list", name);
-		return false;
-	}
-	flatten(data, &leaves, &n, &cap);
-	if (n != t->rows) {
-		snprintf(msg, size, "input \"%s\": shape says %zu values, data has %zu", name, t->rows, n);
-		goto out;
-	}
-	for (r = 0; r < n; r++) {
-		const cJSON *v = leaves[r];
-		bool fits = bytes ? cJSON_IsString(v)
-			: !strcmp(dt->valuestring, "BOOL") ? cJSON_IsBool(v) : cJSON_IsNumber(v);
-
-		if (!fits) {
-			snprintf(msg, size, "input \"%s\": value %zu does not match datatype %s", name, r,
-				 dt->valuestring);
-			goto out;
-		}
-		table_set(t, r, c, v);
-	}
-	ok = true;
-out:
-	free(leaves);
-	return ok;
-}
-
-/* Rows of a V2 shape: [n] or [n, 1]. */
-static bool v2_rows(const cJSON *in, const char *name, long *rows, char *msg, size_t size)
-{
-	const cJSON *shape = cJSON_GetObjectItemCaseSensitive(in, "shape"), *d;
-	long dims[2] = { 0, 1 };
-	int n = 0;
-
-	if (!cJSON_IsArray(shape)) {
-		snprintf(msg, size, "input \"%s\": \"shape\" must be a list of integers", name);
-		return false;
-	}
-	cJSON_ArrayForEach(d, shape) {
-		if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != floor(d->valuedouble) || n == 2) {
-			snprintf(msg, size, "input \"%s\": shape must be [N] or [N, 1]", name);
-			return false;
-		}
-		dims[n++] = (long)d->valuedouble;
-	}
-	if (n == 0 || dims[1] != 1) {
-		snprintf(msg, size, "input \"%s\": shape must be [N] or [N, 1]", name);
-		return false;
-	}
-	*rows = dims[0];
-	return true;
-}
-
-/* Open Inference: "inputs": [{"name", "shape", "datatype", "data"}, ...],
- * one tensor per raw input. */
-static bool parse_v2(const struct kf_model *m, const cJSON *body, struct table *t, char *msg, size_t size)
-{
-	const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(body, "inputs");
-	const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(body, "outputs");
-	const cJSON *in, *o;
-	long rows = -1;
-
-	if (!cJSON_IsArray(inputs) || cJSON_GetArraySize(inputs) == 0) {
-		snprintf(msg, size, "\"inputs\" must be a non-empty list of tensors");
-		return false;
-	}
-	cJSON_ArrayForEach(in, inputs) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(in, "name");
-		const cJSON *dt = cJSON_GetObjectItemCaseSensitive(in, "datatype");
-		long n;
-
-		if (!cJSON_IsString(name) || !cJSON_IsString(dt) ||
-		    !cJSON_GetObjectItemCaseSensitive(in, "data")) {
-			snprintf(msg, size, "each input needs \"name\", \"shape\", \"datatype\" and \"data\"");
-			return false;
-		}
-		if (input_index(m, name->valuestring) < 0) {
-			unknown_input(m, name->valuestring, msg, size);
-			return false;
-		}
-		if (!v2_rows(in, name->valuestring, &n, msg, size))
-			return false;
-		if (rows >= 0 && n != rows) {
-			snprintf(msg, size, "input \"%s\" has %ld rows, the others %ld", name->valuestring, n, rows);
-			return false;
-		}
-		rows = n;
-	}
-	cJSON_ArrayForEach(o, outputs) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-
-		if (!cJSON_IsString(name) || strcmp(name->valuestring, kf_model_output(m))) {
-			snprintf(msg, size, "unknown output \"%s\" (the model has \"%s\")",
-				 cJSON_IsString(name) ? name->valuestring : "", kf_model_output(m));
-			return false;
-		}
-	}
-	table_init(t, (size_t)rows, kf_model_n_inputs(m));
-	cJSON_ArrayForEach(in, inputs) {
-		const char *name = cJSON_GetObjectItemCaseSensitive(in, "name")->valuestring;
-
-		if (!v2_column(m, in, (size_t)input_index(m, name), t, msg, size))
-			return false;
-	}
-	return true;
-}
-
-/* ---- answering ------------------------------------------------------------ */
-
-static void add_row(struct kf_buf *b, const double *v, size_t width)
-{
-	size_t j;
-
-	if (width == 1) {
-		add_double(b, v[0]);
-		return;
-	}
-	kf_buf_addc(b, '[');
-	for (j = 0; j < width; j++) {
-		if (j)
-			kf_buf_addc(b, ',');
-		add_double(b, v[j]);
-	}
-	kf_buf_addc(b, ']');
-}
-
-static void add_classes(struct kf_buf *b, const struct kf_model *m, const double *v)
-{
-	size_t j, width = kf_model_width(m);
-
-	if (kf_model_task(m) == KF_MODEL_BINARY) {
-		/* both classes, as TF Serving's binary classifiers answer */
-		kf_buf_adds(b, "[[\"0\",");
-		add_double(b, 1 - v[0]);
-		kf_buf_adds(b, "],[\"1\",");
-		add_double(b, v[0]);
-		kf_buf_adds(b, "]]");
-		return;
-	}
-	kf_buf_addc(b, '[');
-	for (j = 0; j < width; j++) {
-		kf_buf_adds(b, j ? ",[" : "[");
-		add_json_str(b, kf_model_class(m, j));
-		kf_buf_addc(b, ',');
-		add_double(b, v[j]);
-		kf_buf_addc(b, ']');
-	}
-	kf_buf_addc(b, ']');
-}
-
-static void format_answer(const struct job *job, const double *out, struct kf_buf *b)
-{
-	const struct kf_model *m = job->sv->model;
-	size_t width = kf_model_width(m), r;
-	const char *key = job->verb == V_PREDICT_ROWS ? "predictions"
-		: job->verb == V_PREDICT_COLUMNS ? "outputs" : "results";
-
-	if (job->verb == V_INFER) {
-		kf_buf_adds(b, "{\"model_name\":");
-		add_json_str(b, job->sv->name);
-		kf_buf_adds(b, ",\"model_version\":");
-		add_json_str(b, job->sv->version_str);
-		if (job->id) {
-			kf_buf_adds(b, ",\"id\":");
-			add_json_str(b, job->id);
-		}
-		kf_buf_adds(b, ",\"outputs\":[{\"name\":");
-		add_json_str(b, kf_model_output(m));
-		kf_buf_printf(b, ",\"datatype\":\"FP64\",\"shape\":[%zu", job->in.rows);
-		if (width > 1)
-			kf_buf_printf(b, ",%zu", width);
-		kf_buf_adds(b, "],\"data\":[");
-		for (r = 0; r < job->in.rows * width; r++) {
-			if (r)
-				kf_buf_addc(b, ',');
-			add_double(b, out[r]);
-		}
-		kf_buf_adds(b, "]}]}");
-		return;
-	}
-	kf_buf_printf(b, "{\"%s\":[", key);
-	for (r = 0; r < job->in.rows; r++) {
-		if (r)
-			kf_buf_addc(b, ',');
-		if (job->verb == V_CLASSIFY)
-			add_classes(b, m, out + r * width);
-		else
-			add_row(b, out + r * width, width);
-	}
-	kf_buf_adds(b, "]}");
-}
 
 static void job_free(struct job *job)
 {
 	kf_servable_put(job->sv);
-	table_release(&job->in);
+	kf_proto_table_release(&job->in);
 	free(job->id);
 	free(job);
 }
@@ -621,7 +133,8 @@ static void job_answer(struct job *job, const double *out, const struct kf_err *
 	if (out) {
 		struct kf_buf b = KF_BUF_INIT;
 
-		format_answer(job, out, &b);
+		kf_proto_answer(&b, job->verb, job->sv->model, job->sv->name, job->sv->version_str, job->id,
+				job->in.rows, out);
 		reply_buf(srv, job->req, 200, JSON, &b);
 	} else {
 		reply_error(srv, job->req, 500, "%s", err->msg);
@@ -647,14 +160,11 @@ static void run_jobs(struct kf_server *srv, struct job **jobs, size_t n)
 	cells = kf_xmalloc(nonzero(rows * cols) * sizeof *cells);
 	out = kf_xmalloc(nonzero(rows * width) * sizeof *out);
 	for (i = 0; i < n; i++) {
-		const struct table *t = &jobs[i]->in;
+		const struct kf_proto_table *t = &jobs[i]->in;
 
 		for (r = 0; r < t->rows; r++, at++)
-			for (c = 0; c < cols; c++) {
-				size_t off = t->off[r * cols + c];
-
-				cells[at * cols + c] = off == SIZE_MAX ? NULL : t->text.data + off;
-			}
+			for (c = 0; c < cols; c++)
+				cells[at * cols + c] = kf_proto_cell(t, r, c);
 		jobs[i]->queue_ns = t0 - jobs[i]->item.enqueued_ns;
 	}
 	kf_err_clear(&err);
@@ -725,20 +235,21 @@ static struct kf_servable *lookup(struct kf_server *srv, struct kf_http_req *req
 	return NULL;
 }
 
-static void infer(struct kf_server *srv, struct kf_http_req *req, const struct target *t, enum verb verb)
+static void infer(struct kf_server *srv, struct kf_http_req *req, const struct target *t,
+		  enum kf_proto_verb verb)
 {
 	struct kf_servable *sv;
+	struct kf_err err;
 	struct job *job;
 	cJSON *body;
-	char msg[1024];
-	bool ok = false;
 
-	body = parse_body(req, msg, sizeof msg);
+	kf_err_clear(&err);
+	body = parse_body(req, &err);
 	if (!body) {
-		reply_error(srv, req, 400, "%s", msg);
+		reply_error(srv, req, 400, "%s", err.msg);
 		return;
 	}
-	sv = lookup(srv, req, t, verb == V_INFER);
+	sv = lookup(srv, req, t, verb == KF_PROTO_INFER);
 	if (!sv) {
 		cJSON_Delete(body);
 		return;
@@ -748,46 +259,21 @@ static void infer(struct kf_server *srv, struct kf_http_req *req, const struct t
 	job->req = req;
 	job->sv = sv;
 	job->verb = verb;
-	msg[0] = '\0';
-	if (verb == V_INFER) {
+	if (verb == KF_PROTO_INFER) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
 
 		if (cJSON_IsString(id))
 			job->id = kf_xstrdup(id->valuestring);
-		ok = parse_v2(sv->model, body, &job->in, msg, sizeof msg);
-	} else if (verb == V_CLASSIFY || verb == V_REGRESS) {
-		enum kf_model_task task = kf_model_task(sv->model);
-
-		if (verb == V_CLASSIFY && task == KF_MODEL_REGRESSION)
-			snprintf(msg, sizeof msg, "model \"%s\" is a regression model: use :regress", sv->name);
-		else if (verb == V_REGRESS && task != KF_MODEL_REGRESSION)
-			snprintf(msg, sizeof msg, "model \"%s\" is a classifier: use :classify or :predict",
-				 sv->name);
-		else
-			ok = parse_examples(sv->model, body, &job->in, msg, sizeof msg);
-	} else {
-		const cJSON *rows = cJSON_GetObjectItemCaseSensitive(body, "instances");
-		const cJSON *cols = cJSON_GetObjectItemCaseSensitive(body, "inputs");
-
-		if (rows && cols)
-			snprintf(msg, sizeof msg, "use either \"instances\" (rows) or \"inputs\" (columns), not both");
-		else if (!rows && !cols)
-			snprintf(msg, sizeof msg, "missing \"instances\" or \"inputs\"");
-		else if (rows)
-			ok = parse_instances(sv->model, rows, &job->in, msg, sizeof msg);
-		else
-			ok = parse_columns(sv->model, cols, &job->in, msg, sizeof msg);
-		if (cols)
-			job->verb = V_PREDICT_COLUMNS;
 	}
-	cJSON_Delete(body);
-	if (!ok) {
+	if (kf_proto_parse(sv->model, sv->name, &job->verb, body, &job->in, &err) != 0) {
+		cJSON_Delete(body);
 		kf_http_req_add_header(req, "X-Model-Version", sv->version_str);
-		reply_error(srv, req, 400, "%s", msg);
+		reply_error(srv, req, 400, "%s", err.msg);
 		kf_metrics_request(srv->metrics, sv->name, sv->version_str, false, 0, 0, 0, 0);
 		job_free(job);
 		return;
 	}
+	cJSON_Delete(body);
 	job->item.key = sv;
 	job->item.n = job->in.rows;
 	if (srv->batch) {
@@ -970,11 +456,11 @@ static void route_v1(struct kf_server *srv, struct kf_http_req *req, const char 
 		goto not_found;
 	if (post && verb && !metadata) {
 		if (!strcmp(verb, "predict"))
-			infer(srv, req, &t, V_PREDICT_ROWS);
+			infer(srv, req, &t, KF_PROTO_PREDICT_ROWS);
 		else if (!strcmp(verb, "classify"))
-			infer(srv, req, &t, V_CLASSIFY);
+			infer(srv, req, &t, KF_PROTO_CLASSIFY);
 		else if (!strcmp(verb, "regress"))
-			infer(srv, req, &t, V_REGRESS);
+			infer(srv, req, &t, KF_PROTO_REGRESS);
 		else
 			reply_error(srv, req, 404, "unknown verb \"%s\" (want predict, classify or regress)", verb);
 	} else if (!post && !verb) {
@@ -1097,7 +583,7 @@ static void route_v2_model(struct kf_server *srv, struct kf_http_req *req, const
 		goto not_found;
 	if (action && !strcmp(action, "infer")) {
 		if (post)
-			infer(srv, req, &t, V_INFER);
+			infer(srv, req, &t, KF_PROTO_INFER);
 		else
 			reply_error(srv, req, 405, "method %s not allowed here", kf_http_req_method(req));
 	} else if (post) {
@@ -1223,7 +709,8 @@ int kf_server_start(struct kf_server *srv, struct kf_err *err)
 		return rc;
 	}
 	if (srv->cfg.batch_max > 1)
-		srv->batch = kf_batch_new(srv->cfg.batch_max, srv->cfg.batch_timeout_us, run_batch, srv);
+		srv->batch = kf_batch_new(srv->cfg.batch_max, srv->cfg.batch_timeout_us,
+					   srv->cfg.threads ? srv->cfg.threads : 2, run_batch, srv);
 	rc = kf_http_start(&srv->http, &hc, err);
 	if (rc)
 		return rc;

@@ -10,6 +10,7 @@ if HAVE_MICROHTTPD
 libkf_a_SOURCES += \
 	lib/serve/kf_http.c lib/serve/kf_http.h \
 	lib/serve/kf_model.c lib/serve/kf_model.h \
+	lib/serve/kf_proto.c lib/serve/kf_proto.h \
 	lib/serve/kf_server.c lib/serve/kf_server.h
 kf_SOURCES += cmd/serve.c
 dist_man_MANS += man/kf-serve.1

@@ -64,7 +64,7 @@ static void test_batch(void)
 
 	memset(jobs, 0, sizeof jobs);
 	/* a long timeout: batches close because they are full */
-	b = kf_batch_new(4, 2000000, run_batch, &r);
+	b = kf_batch_new(4, 2000000, 1, run_batch, &r);
 	for (i = 0; i < 8; i++) {
 		jobs[i].id = i;
 		jobs[i].item.key = &key_a;
@@ -80,7 +80,7 @@ static void test_batch(void)
 	/* keys never mix; an item bigger than the limit runs alone */
 	memset(&r.sizes, 0, sizeof r.sizes);
 	r.n_runs = 0;
-	b = kf_batch_new(4, 1000, run_batch, &r);
+	b = kf_batch_new(4, 1000, 1, run_batch, &r);
 	jobs[0].item.key = &key_a; jobs[0].item.n = 2;
 	jobs[1].item.key = &key_b; jobs[1].item.n = 1;
 	jobs[2].item.key = &key_a; jobs[2].item.n = 2;
@@ -97,7 +97,7 @@ static void test_batch(void)
 
 	/* a lone item is answered after the timeout, not held forever */
 	r.n_runs = 0;
-	b = kf_batch_new(64, 1000, run_batch, &r);
+	b = kf_batch_new(64, 1000, 3, run_batch, &r);
 	jobs[0].item.key = &key_a; jobs[0].item.n = 1;
 	kf_batch_submit(b, &jobs[0].item);
 	usleep(200000);
