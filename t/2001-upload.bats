@@ -90,6 +90,9 @@ assert d["parameters"] == [{"name": "message", "value": "hi"}], d
 	refute_output --partial 's3cr3t-t0ken'
 	refute_output --partial 'foreign'
 	[ "$(double_query 'R[-1]["cookie"]')" = "authservice_session=c00kie-value" ]
+	double_control '{"cookie": "authservice_session=c00kie-value", "login_redirect": "https://kf.example.com/dex/auth?client_id=kubeflow"}'
+	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL"
+	assert_output 'kf: error: POST /apis/v1beta1/pipelines/upload: HTTP 302: redirected to "https://kf.example.com/dex/auth?client_id=kubeflow": a login page? (check the cookie file or the token)'
 	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL" --cookie-file missing.txt
 	assert_output --partial 'cookie file: cannot open "missing.txt"'
 }

@@ -237,6 +237,8 @@ bool kf_http_is_dry_run(const struct kf_http *h)
 void kf_http_resp_release(struct kf_http_resp *resp)
 {
 	kf_buf_release(&resp->body);
+	free(resp->location);
+	resp->location = NULL;
 	resp->status = 0;
 }
 
@@ -443,7 +445,7 @@ static void set_tls(struct kf_http *h)
 
 /* One attempt. Returns the curl code; *status and body filled on CURLE_OK. */
 static CURLcode attempt(struct kf_http *h, const struct kf_http_req *req, const struct url_parts *u,
-			long *status, struct kf_buf *body, char *errbuf)
+			long *status, struct kf_buf *body, char **location, char *errbuf)
 {
 	struct curl_slist *hl = NULL;
 	struct kf_strv hdrs = KF_STRV_INIT;
@@ -493,8 +495,15 @@ static CURLcode attempt(struct kf_http *h, const struct kf_http_req *req, const 
 	if (strcmp(req->method, "GET") && strcmp(req->method, "POST"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
+		char *loc = NULL;
+
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		/* a login page (Dex, IAP) answers with a redirect: say where */
+		if (*status >= 300 && *status < 400 && curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
+		    loc)
+			*location = kf_xstrdup(loc);
+	}
 	curl_slist_free_all(hl);
 	curl_mime_free(mime);
 	kf_strv_release(&hdrs);
@@ -544,6 +553,7 @@ int kf_http_do(struct kf_http *h, const struct kf_http_req *req, struct kf_http_
 
 	kf_buf_init(&resp->body);
 	resp->status = 0;
+	resp->location = NULL;
 	rc = url_split(req->url, &u, err);
 	if (rc)
 		return rc;
@@ -556,8 +566,10 @@ int kf_http_do(struct kf_http *h, const struct kf_http_req *req, struct kf_http_
 		int64_t t0 = kf_time_mono_ns();
 
 		kf_buf_reset(&resp->body);
+		free(resp->location);
+		resp->location = NULL;
 		resp->status = 0;
-		cc = attempt(h, req, &u, &resp->status, &resp->body, errbuf);
+		cc = attempt(h, req, &u, &resp->status, &resp->body, &resp->location, errbuf);
 		if (cc == CURLE_OK)
 			trace(h, "< %ld (%zu bytes in %lld ms)", resp->status, resp->body.len,
 			      (long long)((kf_time_mono_ns() - t0) / 1000000));
