@@ -150,6 +150,9 @@ Content-Type: multipart/form-data
 	echo hello >notes.txt
 	run_kf -2 upload notes.txt --host "$DOUBLE_URL"
 	assert_output --partial 'notes.txt'
+	{ printf '\037\213'; head -c 33554432 /dev/zero; } >big.tar.gz
+	run_kf -2 upload big.tar.gz --host "$DOUBLE_URL"
+	assert_output 'kf: error: "big.tar.gz" is 33554434 bytes; the API server takes at most 32 MiB'
 	cp "$F/not-a-workflow.yaml" .
 	run_kf -2 upload not-a-workflow.yaml --host "$DOUBLE_URL"
 	assert_line --index 0 'not-a-workflow.yaml:1:1: error: not an Argo Workflow (apiVersion argoproj.io/v1alpha1, kind Workflow) nor a kf pipeline spec'
