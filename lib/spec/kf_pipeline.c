@@ -163,6 +163,7 @@ const char *kf_loader_file(struct kf_loader *ld, const char *name)
 void kf_loader_check_keys(struct kf_loader *ld, const char *file, const struct kf_ynode *map,
 			  const char *const *allowed, const char *what)
 {
+	struct hmap seen = { 0 };
 	size_t i, j, n_allowed = 0;
 
 	if (!map || map->kind != KF_Y_MAP)
@@ -171,15 +172,14 @@ void kf_loader_check_keys(struct kf_loader *ld, const char *file, const struct k
 		n_allowed++;
 	for (i = 0; i < map->n; i++) {
 		const struct kf_ynode *k = kf_ynode_key(map, i);
+		long first = hmap_get(&seen, k->value);
 
-		for (j = 0; j < i; j++)
-			if (!strcmp(kf_ynode_key(map, j)->value, k->value))
-				break;
-		if (j < i) {
+		if (first >= 0) {
 			kf_loader_error(ld, file, k, "duplicate key \"%s\" in %s (first at line %d)",
-					k->value, what, kf_ynode_key(map, j)->line);
+					k->value, what, kf_ynode_key(map, (size_t)first)->line);
 			continue;
 		}
+		hmap_put(&seen, k->value, i);
 		if (!allowed)
 			continue;
 		for (j = 0; j < n_allowed; j++)
@@ -195,6 +195,7 @@ void kf_loader_check_keys(struct kf_loader *ld, const char *file, const struct k
 				kf_loader_error(ld, file, k, "unknown key \"%s\" in %s", k->value, what);
 		}
 	}
+	hmap_release(&seen);
 }
 
 /* Every map key must be a scalar: the rest of the loader reads keys as
@@ -1330,7 +1331,7 @@ static const struct kf_ynode *required(struct kf_loader *ld, const char *file, c
 
 static void parse_metadata(struct kf_loader *ld, const char *file, const struct kf_ynode *md)
 {
-	static const char *const keys[] = { "name", "description", "annotations", "labels", NULL };
+	static const char *const keys[] = { "name", "description", NULL };
 	const struct kf_ynode *v;
 
 	if (md->kind != KF_Y_MAP) {

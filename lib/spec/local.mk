@@ -9,6 +9,7 @@ t_unit_test_spec_SOURCES = t/unit/test_spec.c t/unit/kf_tap.h
 t_unit_test_spec_LDADD = $(KF_LIBS)
 TESTS += t/unit/test_spec
 TESTS += t/1001-compile.bats t/1002-spec-errors.bats
+EXTRA_DIST += t/1001-compile.bats t/1002-spec-errors.bats
 
 # libFuzzer target for the spec + component loader (clang only): the library
 # sources it reaches are compiled into it with coverage instrumentation.
