@@ -377,6 +377,19 @@ static void test_kube_against_double(void)
 	out = NULL;
 	cJSON_Delete(doc);
 
+	/* every document of a file, in order */
+	write_file("two.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf}\nspec: {}\n"
+			       "---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\n"
+			       "metadata: {name: model}\nspec: {}\n");
+	text = tmp_path("two.yaml");
+	rc = kf_kube_apply_file(k, text, &w, &out, &err);
+	free(text);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(out) == 2 &&
+	       kf_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(out, 1), "kind")->valuestring, "InferenceService"),
+	       "a two-document file creates both, in order (%s)", rc ? err.msg : "ok");
+	cJSON_Delete(out);
+	out = NULL;
+
 	rc = kf_kube_apply_file(k, job, &w, NULL, &err);
 	TAP_OK(rc == KF_EENV && strstr(err.msg, "HTTP 409: tfjobs.kubeflow.org \"mnist\" already exists"),
 	       "the server's refusal verbatim (%s)", err.msg);
