@@ -97,6 +97,12 @@ static void test_dry_run_masks_secrets(void)
 	kf_http_do(h, &req, &resp, &err);
 	TAP_OK(strstr(kf_buf_str(&out), "Cookie: iap=***\n") != NULL, "a secure cookie is kept off http");
 	kf_http_resp_release(&resp);
+	kf_buf_reset(&out);
+	req.url = "https://alice:pw-SECRET@kf.example.com/pipeline/x?a=b@c";
+	kf_http_do(h, &req, &resp, &err);
+	TAP_OK(kf_str_starts(kf_buf_str(&out), "POST https://alice:***@kf.example.com/pipeline/x?a=b@c\n"),
+	       "a password in the URL is masked");
+	kf_http_resp_release(&resp);
 	kf_http_free(h);
 	write_file("bad-cookies.txt", "kf.example.com\tFALSE\t/\n");
 	free(cookies);
