@@ -90,6 +90,9 @@ assert d["parameters"] == [{"name": "message", "value": "hi"}], d
 	refute_output --partial 's3cr3t-t0ken'
 	refute_output --partial 'foreign'
 	[ "$(double_query 'R[-1]["cookie"]')" = "authservice_session=c00kie-value" ]
+	double_control '{"cookie": "authservice_session=c00kie-value", "login_redirect": "https://kf.example.com/dex/auth?client_id=kubeflow"}'
+	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL"
+	assert_output 'kf: error: POST /apis/v1beta1/pipelines/upload: HTTP 302: redirected to "https://kf.example.com/dex/auth?client_id=kubeflow": a login page? (check the cookie file or the token)'
 	run_kf -3 upload pipeline.tar.gz --host "$DOUBLE_URL" --cookie-file missing.txt
 	assert_output --partial 'cookie file: cannot open "missing.txt"'
 }
@@ -147,6 +150,9 @@ Content-Type: multipart/form-data
 	echo hello >notes.txt
 	run_kf -2 upload notes.txt --host "$DOUBLE_URL"
 	assert_output --partial 'notes.txt'
+	{ printf '\037\213'; head -c 33554432 /dev/zero; } >big.tar.gz
+	run_kf -2 upload big.tar.gz --host "$DOUBLE_URL"
+	assert_output 'kf: error: "big.tar.gz" is 33554434 bytes; the API server takes at most 32 MiB'
 	cp "$F/not-a-workflow.yaml" .
 	run_kf -2 upload not-a-workflow.yaml --host "$DOUBLE_URL"
 	assert_line --index 0 'not-a-workflow.yaml:1:1: error: not an Argo Workflow (apiVersion argoproj.io/v1alpha1, kind Workflow) nor a kf pipeline spec'

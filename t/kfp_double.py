@@ -26,7 +26,9 @@ Usage: kfp_double.py --state DIR [--mode kfp|kube] [--tls-cert PEM --tls-key PEM
   DIR/uploads/<pipeline or version id>. DIR/control.json, read on every
   request, changes behaviour:
     {"token": "T"}                  require "Authorization: Bearer T" (else 401)
-    {"cookie": "name=value"}        require that cookie (else 401)
+    {"cookie": "name=value"}        require that cookie (else 401, or with
+                                    "login_redirect": URL a 302 to URL, as Dex's
+                                    authservice answers)
     {"fail": [{"method": "POST", "path": "/apis/v1beta1/runs", "status": 500,
                "message": "...", "times": 1}]}     answer an error
     {"hang": [{"method": "GET", "path": "...", "seconds": 5, "times": 1}]}
@@ -718,6 +720,14 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, "Unauthorized: invalid or missing bearer token" if state.mode == "kfp"
                                else "Unauthorized")
             if ctl.get("cookie") and ctl["cookie"] not in (self.headers.get("Cookie") or "").split("; "):
+                if ctl.get("login_redirect"):
+                    # what oauth2-proxy/authservice in front of Dex does
+                    state.record(dict(entry, redirected=True))
+                    self.send_response(302)
+                    self.send_header("Location", ctl["login_redirect"])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 raise ApiError(401, "Unauthorized: no valid session cookie")
             with state.lock:
                 fail = state.take_rule("fail", method, path)

@@ -237,6 +237,8 @@ bool kf_http_is_dry_run(const struct kf_http *h)
 void kf_http_resp_release(struct kf_http_resp *resp)
 {
 	kf_buf_release(&resp->body);
+	free(resp->location);
+	resp->location = NULL;
 	resp->status = 0;
 }
 
@@ -256,6 +258,21 @@ void kf_http_escape(struct kf_buf *out, const char *s)
 			kf_buf_addc(out, hex[c & 15]);
 		}
 	}
+}
+
+/* url for messages: a password in it ("https://user:pw@host") as ***. */
+static char *shown_url(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *at, *colon, *end;
+
+	if (!scheme)
+		return kf_xstrdup(url);
+	end = scheme + 3 + strcspn(scheme + 3, "/?#");
+	at = memchr(scheme + 3, '@', (size_t)(end - scheme - 3));
+	colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (!colon)
+		return kf_xstrdup(url);
+	return kf_xasprintf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
 /* Scheme, host and path of url, for matching cookies. */
@@ -355,7 +372,8 @@ static void request_headers(const struct kf_http *h, const struct kf_http_req *r
 	kf_buf_release(&cookies);
 }
 
-static void render_dry(struct kf_http *h, const struct kf_http_req *req, const struct url_parts *u)
+static void render_dry(struct kf_http *h, const struct kf_http_req *req, const struct url_parts *u,
+		       const char *shown)
 {
 	struct kf_strv hdrs = KF_STRV_INIT;
 	struct kf_buf *o = h->conf.dry_out;
@@ -364,7 +382,7 @@ static void render_dry(struct kf_http *h, const struct kf_http_req *req, const s
 	if (!o)
 		return;
 	request_headers(h, req, u, true, &hdrs);
-	kf_buf_printf(o, "%s %s\n", req->method, req->url);
+	kf_buf_printf(o, "%s %s\n", req->method, shown);
 	for (i = 0; i < hdrs.n; i++)
 		kf_buf_printf(o, "%s\n", hdrs.v[i]);
 	if (req->file) {
@@ -443,7 +461,7 @@ static void set_tls(struct kf_http *h)
 
 /* One attempt. Returns the curl code; *status and body filled on CURLE_OK. */
 static CURLcode attempt(struct kf_http *h, const struct kf_http_req *req, const struct url_parts *u,
-			long *status, struct kf_buf *body, char *errbuf)
+			long *status, struct kf_buf *body, char **location, char *errbuf)
 {
 	struct curl_slist *hl = NULL;
 	struct kf_strv hdrs = KF_STRV_INIT;
@@ -493,8 +511,15 @@ static CURLcode attempt(struct kf_http *h, const struct kf_http_req *req, const 
 	if (strcmp(req->method, "GET") && strcmp(req->method, "POST"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
+		char *loc = NULL;
+
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		/* a login page (Dex, IAP) answers with a redirect: say where */
+		if (*status >= 300 && *status < 400 && curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
+		    loc)
+			*location = kf_xstrdup(loc);
+	}
 	curl_slist_free_all(hl);
 	curl_mime_free(mime);
 	kf_strv_release(&hdrs);
@@ -509,7 +534,8 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
-static void trace_request(struct kf_http *h, const struct kf_http_req *req, const struct url_parts *u)
+static void trace_request(struct kf_http *h, const struct kf_http_req *req, const struct url_parts *u,
+			  const char *shown)
 {
 	struct kf_strv hdrs = KF_STRV_INIT;
 	size_t i;
@@ -517,7 +543,7 @@ static void trace_request(struct kf_http *h, const struct kf_http_req *req, cons
 	if (!h->conf.trace)
 		return;
 	request_headers(h, req, u, true, &hdrs);
-	trace(h, "> %s %s", req->method, req->url);
+	trace(h, "> %s %s", req->method, shown);
 	for (i = 0; i < hdrs.n; i++)
 		trace(h, "> %s", hdrs.v[i]);
 	if (req->file)
@@ -541,43 +567,48 @@ int kf_http_do(struct kf_http *h, const struct kf_http_req *req, struct kf_http_
 	int64_t wait = h->conf.backoff_ms;
 	int tries = req->idempotent ? 1 + h->conf.retries : 1, n, rc;
 	CURLcode cc = CURLE_OK;
+	char *shown;
 
 	kf_buf_init(&resp->body);
 	resp->status = 0;
+	resp->location = NULL;
 	rc = url_split(req->url, &u, err);
 	if (rc)
 		return rc;
+	shown = shown_url(req->url);
 	if (h->conf.dry_run) {
-		render_dry(h, req, &u);
-		return 0;
+		render_dry(h, req, &u, shown);
+		goto out;
 	}
-	trace_request(h, req, &u);
+	trace_request(h, req, &u, shown);
 	for (n = 1; n <= tries; n++) {
 		int64_t t0 = kf_time_mono_ns();
 
 		kf_buf_reset(&resp->body);
+		free(resp->location);
+		resp->location = NULL;
 		resp->status = 0;
-		cc = attempt(h, req, &u, &resp->status, &resp->body, errbuf);
+		cc = attempt(h, req, &u, &resp->status, &resp->body, &resp->location, errbuf);
 		if (cc == CURLE_OK)
 			trace(h, "< %ld (%zu bytes in %lld ms)", resp->status, resp->body.len,
 			      (long long)((kf_time_mono_ns() - t0) / 1000000));
 		if (cc == CURLE_OK && !retry_status(resp->status))
-			return 0;
+			goto out;
 		if (cc != CURLE_OK && !transient(cc))
 			break;
 		if (n < tries) {
 			if (cc == CURLE_OK)
 				trace(h, "retrying %s %s in %lld ms (attempt %d of %d): HTTP %ld", req->method,
-				      req->url, (long long)wait, n + 1, tries, resp->status);
+				      shown, (long long)wait, n + 1, tries, resp->status);
 			else
 				trace(h, "retrying %s %s in %lld ms (attempt %d of %d): %s", req->method,
-				      req->url, (long long)wait, n + 1, tries, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				      shown, (long long)wait, n + 1, tries, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			sleep_ms(wait);
 			wait *= 2;
 		}
 	}
 	if (cc == CURLE_OK)
-		return 0; /* the last answer was a 502/503/504: the caller reports it */
+		goto out; /* the last answer was a 502/503/504: the caller reports it */
 	kf_buf_release(&resp->body);
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		char d[32];
@@ -587,10 +618,14 @@ int kf_http_do(struct kf_http *h, const struct kf_http_req *req, struct kf_http_
 		else
 			kf_duration_format(h->conf.timeout_ms, d, sizeof d);
 		if (tries > 1)
-			return kf_err_set(err, KF_EENV, "%s %s: no answer within %s, %d times", req->method,
-					  req->url, d, tries);
-		return kf_err_set(err, KF_EENV, "%s %s: no answer within %s", req->method, req->url, d);
+			rc = kf_err_set(err, KF_EENV, "%s %s: no answer within %s, %d times", req->method, shown,
+					d, tries);
+		else
+			rc = kf_err_set(err, KF_EENV, "%s %s: no answer within %s", req->method, shown, d);
+		goto out;
 	}
-	return kf_err_set(err, KF_EENV, "%s %s: %s", req->method, req->url,
-			  errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	rc = kf_err_set(err, KF_EENV, "%s %s: %s", req->method, shown, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+out:
+	free(shown);
+	return rc;
 }

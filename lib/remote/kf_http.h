@@ -69,6 +69,7 @@ struct kf_http_req {
 struct kf_http_resp {
 	long status;                /* HTTP status; 0 in dry-run */
 	struct kf_buf body;
+	char *location;             /* where a 3xx answer points (redirects are not followed), or NULL */
 };
 
 /* A client with conf's settings; reads the cookie file now (a missing or

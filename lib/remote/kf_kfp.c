@@ -113,6 +113,14 @@ static int status_error(const char *method, const char *path, const struct kf_ht
 	}
 	if (resp->status == 401 || resp->status == 403)
 		hint = " (check the token or the cookie file)";
+	if (resp->status >= 300 && resp->status < 400) {
+		/* Dex and IAP send a request without a session to their login page */
+		kf_err_set(err, KF_EENV, "%s %s: HTTP %ld: redirected to \"%s\": a login page? "
+			   "(check the cookie file or the token)", method, path, resp->status,
+			   resp->location ? resp->location : "");
+		cJSON_Delete(doc);
+		return KF_EENV;
+	}
 	kf_err_set(err, KF_EENV, "%s %s: HTTP %ld: %s%s", method, path, resp->status, msg, hint);
 	cJSON_Delete(doc);
 	return KF_EENV;

@@ -97,6 +97,12 @@ static void test_dry_run_masks_secrets(void)
 	kf_http_do(h, &req, &resp, &err);
 	TAP_OK(strstr(kf_buf_str(&out), "Cookie: iap=***\n") != NULL, "a secure cookie is kept off http");
 	kf_http_resp_release(&resp);
+	kf_buf_reset(&out);
+	req.url = "https://alice:pw-SECRET@kf.example.com/pipeline/x?a=b@c";
+	kf_http_do(h, &req, &resp, &err);
+	TAP_OK(kf_str_starts(kf_buf_str(&out), "POST https://alice:***@kf.example.com/pipeline/x?a=b@c\n"),
+	       "a password in the URL is masked");
+	kf_http_resp_release(&resp);
 	kf_http_free(h);
 	write_file("bad-cookies.txt", "kf.example.com\tFALSE\t/\n");
 	free(cookies);
@@ -376,6 +382,19 @@ static void test_kube_against_double(void)
 	cJSON_Delete(out);
 	out = NULL;
 	cJSON_Delete(doc);
+
+	/* every document of a file, in order */
+	write_file("two.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf}\nspec: {}\n"
+			       "---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\n"
+			       "metadata: {name: model}\nspec: {}\n");
+	text = tmp_path("two.yaml");
+	rc = kf_kube_apply_file(k, text, &w, &out, &err);
+	free(text);
+	TAP_OK(rc == 0 && cJSON_GetArraySize(out) == 2 &&
+	       kf_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(out, 1), "kind")->valuestring, "InferenceService"),
+	       "a two-document file creates both, in order (%s)", rc ? err.msg : "ok");
+	cJSON_Delete(out);
+	out = NULL;
 
 	rc = kf_kube_apply_file(k, job, &w, NULL, &err);
 	TAP_OK(rc == KF_EENV && strstr(err.msg, "HTTP 409: tfjobs.kubeflow.org \"mnist\" already exists"),
