@@ -15,11 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+extern const struct kf_cmd kf_cmd_compile;
+extern const struct kf_cmd kf_cmd_run;
 extern const struct kf_cmd kf_cmd_version;
 
 /* Every command, alphabetically. Exact names only: no prefix matching, so
  * scripts never break when a command is added. */
 static const struct kf_cmd *const commands[] = {
+	&kf_cmd_compile,
+	&kf_cmd_run,
 	&kf_cmd_version,
 	NULL,
 };

@@ -765,7 +765,8 @@ static void start_task(struct eng *e, struct task *t)
 	}
 	free(t->cache_key);
 	t->cache_key = cache_key(e, t, &pr);
-	if (s->cache && !e->o->no_cache && t->attempt == 1) {
+	/* onExit always runs: it reports on this run, not a reusable result. */
+	if (s->cache && !s->is_exit && !e->o->no_cache && t->attempt == 1) {
 		cJSON *hit = NULL;
 		int64_t from = 0;
 

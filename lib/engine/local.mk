@@ -2,3 +2,10 @@
 libkf_a_SOURCES += \
 	lib/engine/kf_proc.c lib/engine/kf_proc.h \
 	lib/engine/kf_engine.c lib/engine/kf_engine.h
+
+# Argo Workflow import (kf run PACKAGE); lib/argo/local.mk is the emitter's.
+libkf_a_SOURCES += lib/argo/kf_argo_import.c lib/argo/kf_argo_import.h
+
+kf_SOURCES += cmd/run.c
+dist_man_MANS += man/kf-run.1
+TESTS += t/3001-run.bats

@@ -27,6 +27,7 @@ struct hmap {
 
 struct kf_step_index {
 	struct hmap steps, params, components;
+	struct kf_strv broken;    /* components that failed to load: no follow-on errors */
 };
 
 static size_t hash_str(const char *s)
@@ -460,7 +461,10 @@ static int read_ref(struct kf_loader *ld, const char *ref, struct kf_buf *text, 
 	if (!is_url(ref)) {
 		*path_out = ref[0] == '/' ? kf_xstrdup(ref)
 					  : (strcmp(ld->dir, ".") ? kf_path_join(ld->dir, ref) : kf_xstrdup(ref));
-		return kf_fs_read_file(*path_out, text, err);
+		rc = kf_fs_read_file(*path_out, text, err);
+		if (rc)
+			err->code = rc = KF_EINPUT;   /* a spec naming a missing file is a spec error */
+		return rc;
 	}
 	if (!kf_str_starts(ref, "https://"))
 		return kf_err_set(err, KF_EINPUT, "component URL \"%s\" must use https://", ref);
@@ -569,6 +573,7 @@ struct sparse {
 	size_t *deps;
 	size_t n_deps, cap_deps;
 	size_t self;            /* index, or (size_t)-1 for onExit */
+	bool loop_bad;          /* parallelFor was reported: skip {{item}} checks */
 };
 
 static void add_dep(struct sparse *sp, size_t i)
@@ -688,12 +693,20 @@ static int resolve_tmpl(struct sparse *sp, struct kf_tmpl *t)
 				free(names);
 				error_at(sp->ld, t->pos, "%s: step \"%s\" has no output \"%s\"%s", sp->subject,
 					 r->step, r->name, sugg);
-			} else {
-				r->output = (size_t)idx;
+				break;
 			}
+			r->output = (size_t)idx;
+			if (!(c->outputs[idx].uses & KF_USE_PATH))
+				error_at(sp->ld, t->pos, "%s: output \"%s\" of step \"%s\" is never written "
+					 "(its component has no {outputPath: %s})", sp->subject, r->name, r->step, r->name);
+			else if (p->steps[r->index].loop != KF_LOOP_NONE)
+				error_at(sp->ld, t->pos, "%s: cannot use output \"%s\" of step \"%s\", which runs in a "
+					 "parallelFor", sp->subject, r->name, r->step);
 			break;
 		}
 		case KF_REF_ITEM:
+			if (sp->loop_bad)
+				break;
 			if (sp->s->loop == KF_LOOP_NONE)
 				error_at(sp->ld, t->pos, "%s: \"%s\" is used outside a parallelFor", sp->subject, t->raw);
 			else if (r->name && !loop_has_key(sp->s, r->name))
@@ -756,6 +769,7 @@ static void parse_args(struct sparse *sp, const struct kf_ynode *args, const str
 {
 	struct kf_step *s = sp->s;
 	const struct kf_component *c = s->component;
+	bool *given = NULL;
 	size_t i;
 
 	if (args && args->kind != KF_Y_MAP) {
@@ -766,6 +780,7 @@ static void parse_args(struct sparse *sp, const struct kf_ynode *args, const str
 		kf_loader_check_keys(sp->ld, sp->file, args, NULL, "args");
 		s->args = kf_xcalloc(args->n ? args->n : 1, sizeof *s->args);
 	}
+	given = kf_xcalloc(c && c->n_inputs ? c->n_inputs : 1, sizeof *given);
 	for (i = 0; args && i < args->n; i++) {
 		const struct kf_ynode *k = kf_ynode_key(args, i), *v = kf_ynode_val(args, i);
 		struct kf_arg *a = &s->args[s->n_args];
@@ -789,6 +804,7 @@ static void parse_args(struct sparse *sp, const struct kf_ynode *args, const str
 						sp->subject, k->value, c->key, sugg);
 				continue;
 			}
+			given[idx] = true;
 		}
 		if (kf_ynode_is_scalar(v) && kf_ynode_scalar_type(v) == KF_YS_NULL && !v->quoted) {
 			kf_loader_error(sp->ld, sp->file, v, "%s: argument \"%s\" has no value", sp->subject,
@@ -826,14 +842,15 @@ static void parse_args(struct sparse *sp, const struct kf_ynode *args, const str
 		if (!resolve_tmpl(sp, &a->value) && c)
 			check_arg_type(sp, a);
 	}
-	if (!c)
-		return;
-	qsort(s->args, s->n_args, sizeof *s->args, cmp_arg);
-	for (i = 0; i < c->n_inputs; i++)
-		if (!kf_step_arg(s, i) && !c->inputs[i].default_value && !c->inputs[i].optional)
-			kf_loader_error(sp->ld, sp->file, args ? args : at,
-					"%s: missing argument for input \"%s\" of component \"%s\"", sp->subject,
-					c->inputs[i].name, c->key);
+	if (c) {
+		qsort(s->args, s->n_args, sizeof *s->args, cmp_arg);
+		for (i = 0; i < c->n_inputs; i++)
+			if (!given[i] && !c->inputs[i].default_value && !c->inputs[i].optional)
+				kf_loader_error(sp->ld, sp->file, args ? args : at,
+						"%s: missing argument for input \"%s\" of component \"%s\"",
+						sp->subject, c->inputs[i].name, c->key);
+	}
+	free(given);
 }
 
 static void parse_after(struct sparse *sp, const struct kf_ynode *n)
@@ -870,6 +887,7 @@ static void parse_loop(struct sparse *sp, const struct kf_ynode *n)
 	struct kf_err err;
 
 	s->loop_pos = kf_loader_pos(sp->file, n);
+	sp->loop_bad = true;
 	if (n->kind == KF_Y_SEQ) {
 		if (!n->n) {
 			kf_loader_error(sp->ld, sp->file, n, "%s: parallelFor list is empty", sp->subject);
@@ -877,6 +895,7 @@ static void parse_loop(struct sparse *sp, const struct kf_ynode *n)
 		}
 		s->loop = KF_LOOP_LIST;
 		s->loop_items = kf_ynode_to_json(n);
+		sp->loop_bad = false;
 		return;
 	}
 	kf_err_clear(&err);
@@ -889,6 +908,7 @@ static void parse_loop(struct sparse *sp, const struct kf_ynode *n)
 		return;
 	}
 	s->loop = kf_tmpl_is_single(&s->loop_ref, KF_REF_PARAM) ? KF_LOOP_PARAM : KF_LOOP_OUTPUT;
+	sp->loop_bad = false;
 	if (resolve_tmpl(sp, &s->loop_ref))
 		return;
 	if (s->loop == KF_LOOP_PARAM) {
@@ -1085,7 +1105,7 @@ static void parse_step(struct kf_loader *ld, const char *file, const struct kf_y
 					    "nodeSelector", "env", NULL };
 	static const char *const exit_keys[] = { "component", "args", "retries", "timeout", "cache",
 						 "resources", "nodeSelector", "env", NULL };
-	struct sparse sp = { ld, file, s, NULL, NULL, 0, 0, self };
+	struct sparse sp = { ld, file, s, NULL, NULL, 0, 0, self, false };
 	struct kf_pipeline *p = ld->p;
 	const struct kf_ynode *v;
 	size_t i, j;
@@ -1106,7 +1126,7 @@ static void parse_step(struct kf_loader *ld, const char *file, const struct kf_y
 		l = hmap_get(&p->index->components, v->value);
 		if (l >= 0) {
 			s->component = p->components[l];
-		} else {
+		} else if (!kf_strv_has(&p->index->broken, v->value)) {
 			const char **names = kf_xcalloc(p->n_components + 1, sizeof *names);
 			char sugg[128];
 			size_t k = 0;
@@ -1123,6 +1143,7 @@ static void parse_step(struct kf_loader *ld, const char *file, const struct kf_y
 		if (s->component)
 			add_component(p, s->component, comp_cap);
 	}
+	s->loop = KF_LOOP_NONE;
 	if ((v = kf_ynode_get(n, "parallelFor")))
 		parse_loop(&sp, v);
 	parse_args(&sp, kf_ynode_get(n, "args"), key);
@@ -1317,6 +1338,9 @@ static void parse_steps(struct kf_loader *ld, const char *file, const struct kf_
 					"at most 63)", k->value);
 		p->steps[p->n_steps].name = kf_xstrdup(k->value);
 		p->steps[p->n_steps].pos = kf_loader_pos(file, k);
+		/* provisional, so forward references know the step loops */
+		if (kf_ynode_val(steps, i)->kind == KF_Y_MAP && kf_ynode_get(kf_ynode_val(steps, i), "parallelFor"))
+			p->steps[p->n_steps].loop = KF_LOOP_LIST;
 		hmap_put(&p->index->steps, p->steps[p->n_steps].name, p->n_steps);
 		p->n_steps++;
 	}
@@ -1379,8 +1403,10 @@ static void parse_doc(struct kf_loader *ld, const char *file, const struct kf_yn
 			if (hmap_get(&p->index->components, k->value) >= 0)
 				continue;
 			c = component_node(ld, file, kf_ynode_val(comps, i), k->value);
-			if (!c)
+			if (!c) {
+				kf_strv_push(&p->index->broken, k->value);
 				continue;
+			}
 			add_component(p, c, &comp_cap);
 			hmap_put(&p->index->components, c->key, p->n_components - 1);
 		}
@@ -1511,6 +1537,7 @@ void kf_pipeline_free(struct kf_pipeline *p)
 		hmap_release(&p->index->steps);
 		hmap_release(&p->index->params);
 		hmap_release(&p->index->components);
+		kf_strv_release(&p->index->broken);
 		free(p->index);
 	}
 	kf_strv_release(&p->files);

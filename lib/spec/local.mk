@@ -8,3 +8,4 @@ check_PROGRAMS += t/unit/test_spec
 t_unit_test_spec_SOURCES = t/unit/test_spec.c t/unit/kf_tap.h
 t_unit_test_spec_LDADD = $(KF_LIBS)
 TESTS += t/unit/test_spec
+TESTS += t/1001-compile.bats t/1002-spec-errors.bats
