@@ -4,6 +4,7 @@
 
 #include "kf_cmd.h"
 #include "kf_print.h"
+#include "spec/kf_pipeline.h"
 #include "tune/kf_experiment.h"
 #include "tune/kf_report.h"
 #include "tune/kf_tune.h"
@@ -122,6 +123,36 @@ static void on_event(void *arg, const cJSON *doc, int trial)
 
 /* ---- kf tune EXPERIMENT ------------------------------------------------------ */
 
+/* A pipeline trial's pipeline must load, and take the parameters given to
+ * it, before the first trial starts: otherwise every trial fails the same way. */
+static int check_pipeline(struct kf_ctx *ctx, const struct kf_experiment *e, const char *store,
+			  struct kf_err *err)
+{
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_pipeline_opts po = { .store_dir = store };
+	struct kf_pipeline *p = NULL;
+	int rc;
+
+	if (e->kind != KF_TRIAL_PIPELINE)
+		return 0;
+	rc = kf_pipeline_load(&p, e->pipeline, &po, &errs);
+	if (rc < 0) {
+		kf_print_errors(ctx, &errs);
+		kf_err_clear(err);
+		goto out;
+	}
+	for (size_t i = 0; i < e->n_pipeline_params; i++)
+		if (kf_pipeline_param(p, e->pp_names[i]) < 0) {
+			rc = kf_err_set(err, KF_EINPUT, "%s: pipelineParams: \"%s\" is not a parameter of "
+					"pipeline \"%s\"", e->file, e->pp_names[i], p->name);
+			goto out;
+		}
+out:
+	kf_pipeline_free(p);
+	kf_errlist_release(&errs);
+	return rc;
+}
+
 static void print_result(const struct kf_ctx *ctx, const cJSON *doc)
 {
 	const cJSON *best = best_of(doc);
@@ -183,6 +214,8 @@ static int run_tune(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 		rc = kf_err_set(err, KF_EUSAGE, "--resume %s: the experiment file is \"%s\"", resume, e->name);
 		goto out;
 	}
+	if ((rc = check_pipeline(ctx, e, store, err)) < 0)
+		goto out;
 	{
 		struct kf_tune_opts o = {
 			.store_dir = store, .self_exe = ctx->self_exe, .parallel = (int)j,
