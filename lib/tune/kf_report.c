@@ -49,7 +49,7 @@ static void objective_chart(struct kf_buf *b, const cJSON *doc, bool maximize)
 			hi = fmax(hi, o->valuedouble);
 		}
 	}
-	kf_buf_printf(b, "<h2>Objective over trials</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	kf_buf_printf(b, "<h2>Objective over trials</h2>\n<svg "
 		      "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W, H);
 	kf_buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>"
 		      "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n",
@@ -152,7 +152,7 @@ static void parallel_chart(struct kf_buf *b, const cJSON *doc, bool maximize)
 	}
 	ax[na - 1].lo = olo;
 	ax[na - 1].hi = ohi;
-	kf_buf_printf(b, "<h2>Parameters against the objective</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	kf_buf_printf(b, "<h2>Parameters against the objective</h2>\n<svg "
 		      "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W, H);
 	for (size_t i = 0; i < na; i++) {
 		double x = PAD + (double)(W - 2 * PAD) * (na > 1 ? (double)i / (double)(na - 1) : 0.5);

@@ -19,3 +19,4 @@ TESTS += t/unit/test_tune
 
 kf_SOURCES += cmd/tune.c
 dist_man_MANS += man/kf-tune.1 man/kf-experiment.5
+TESTS += t/4001-tune.bats
