@@ -269,7 +269,7 @@ EOF
 
 @test "an interrupted (SIGTERM) experiment exits 130 and resumes" {
 	experiment it random '' "$XY" 3 1 '[sh, -c, "sleep 0.3; echo loss=$0", "${trialParameters.x}", "${trialParameters.y}"]'
-	"$KF_BIN" --store "$KF_STORE" tune it.yaml -q >out 2>&1 &
+	"$KF_BIN" --store "$KF_STORE" tune it.yaml >out 2>&1 &
 	local pid=$!
 	sleep 0.5
 	kill -TERM "$pid"
