@@ -219,7 +219,7 @@ static int run_tune(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 	{
 		struct kf_tune_opts o = {
 			.store_dir = store, .self_exe = ctx->self_exe, .parallel = (int)j,
-			.resume = resume != NULL, .on_event = on_event, .cb_ctx = &pg,
+			.resume = resume != NULL, .on_event = ctx->quiet ? NULL : on_event, .cb_ctx = &pg,
 		};
 
 		rc = kf_tune_run(e, &o, &doc, err);

@@ -79,7 +79,11 @@ struct tune {
 	struct kf_medianstop ms;
 	bool es;
 	bool exhausted, stop_new;
-	int64_t overhead_ns;      /* time kf spent between trials, for the record */
+	int64_t overhead_ns;      /* time kf spent between trials (process creation excluded) */
+	int64_t spawn_ns;         /* time spent creating trial processes */
+	int jfd;                  /* journal.jsonl, -1 until opened */
+	size_t jsize;             /* its length */
+	int64_t snapshot_ns;      /* when experiment.json was last written */
 };
 
 static const char *const trial_states[] = {
@@ -249,6 +253,8 @@ static cJSON *build_doc(const struct tune *tu)
 	cJSON_AddNumberToObject(doc, "created", (double)tu->created);
 	cJSON_AddNumberToObject(doc, "finished", (double)tu->finished);
 	cJSON_AddNumberToObject(doc, "overheadMs", (double)tu->overhead_ns / 1e6);
+	cJSON_AddNumberToObject(doc, "spawnMs", (double)tu->spawn_ns / 1e6);
+	cJSON_AddNumberToObject(doc, "journalOffset", (double)tu->jsize);
 	for (size_t i = 0; i < tu->n; i++) {
 		for (int k = 0; trial_states[k]; k++)
 			c[k] += tu->t[i].state == trial_states[k];
@@ -262,12 +268,17 @@ static cJSON *build_doc(const struct tune *tu)
 	return doc;
 }
 
-/* Rewrite experiment.json and tell the caller. A rename keeps it whole if
- * kf is killed; it is not fsynced on every trial (that would dominate a
- * fast trial's cost), only when the experiment ends. */
-static int save(struct tune *tu, int trial, bool sync, struct kf_err *err)
+/* Saving state. Every trial state change appends the trial's record to
+ * journal.jsonl (an append: cheap, and whole lines survive kf being
+ * killed); experiment.json, the snapshot, is rewritten through a rename at
+ * most every SNAPSHOT_MS and when the experiment starts and ends (on ext4
+ * every rename over a file flushes its data, which would dominate a fast
+ * trial's cost). The snapshot records how much of the journal it includes;
+ * kf_tune_load applies the rest. Only the final snapshot is fsynced. */
+#define SNAPSHOT_MS 250
+
+static int snapshot(struct tune *tu, const cJSON *doc, bool sync, struct kf_err *err)
 {
-	cJSON *doc = build_doc(tu);
 	char *text = cJSON_PrintUnformatted(doc);
 	char *path = kf_path_join(tu->dir, "experiment.json");
 	char *tmp = kf_xasprintf("%s.tmp", path);
@@ -286,11 +297,54 @@ static int save(struct tune *tu, int trial, bool sync, struct kf_err *err)
 			rc = kf_err_sys(err, "cannot rename \"%s\"", tmp);
 		}
 	}
-	if (rc == 0 && tu->o->on_event)
-		tu->o->on_event(tu->o->cb_ctx, doc, trial);
+	tu->snapshot_ns = kf_time_mono_ns();
 	free(tmp);
 	free(path);
 	free(text);
+	return rc;
+}
+
+static int journal(struct tune *tu, size_t i, struct kf_err *err)
+{
+	cJSON *rec = trial_json(tu, &tu->t[i], i, false);
+	char *line = cJSON_PrintUnformatted(rec);
+	size_t len = strlen(line);
+	int rc = 0;
+
+	if (tu->jfd < 0) {
+		char *path = kf_path_join(tu->dir, "journal.jsonl");
+
+		tu->jfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (tu->jfd < 0)
+			rc = kf_err_sys(err, "cannot open \"%s\"", path);
+		free(path);
+	}
+	line[len] = '\n';
+	if (rc == 0 && write(tu->jfd, line, len + 1) != (ssize_t)(len + 1))
+		rc = kf_err_sys(err, "cannot append to the journal of \"%s\"", tu->e->name);
+	if (rc == 0)
+		tu->jsize += len + 1;
+	free(line);
+	cJSON_Delete(rec);
+	return rc;
+}
+
+/* A state change: journal the trial (trial >= 0), snapshot when due or
+ * final, and tell the caller. */
+static int save(struct tune *tu, int trial, bool final, struct kf_err *err)
+{
+	bool due = final || trial < 0 || kf_time_mono_ns() - tu->snapshot_ns > (int64_t)SNAPSHOT_MS * 1000000;
+	cJSON *doc = NULL;
+	int rc = 0;
+
+	if (trial >= 0)
+		rc = journal(tu, (size_t)trial, err);
+	if (rc == 0 && (due || tu->o->on_event))
+		doc = build_doc(tu);
+	if (rc == 0 && due)
+		rc = snapshot(tu, doc, final, err);
+	if (rc == 0 && tu->o->on_event)
+		tu->o->on_event(tu->o->cb_ctx, doc, trial);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -746,14 +800,28 @@ static int start(struct tune *tu, size_t i, struct kf_err *err)
 	kf_fs_remove_tree(td, err);
 	if ((rc = kf_fs_mkdirs(td, err)) < 0)
 		goto out;
-	kf_fs_write_atomic(log, "", 0, err);
+	{
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			rc = kf_err_sys(err, "cannot create \"%s\"", log);
+			goto out;
+		}
+		close(fd);
+	}
 	t->state = "Running";
 	t->started = kf_time_wall_ms();
 	t->t0_ns = kf_time_mono_ns();
 	t->stop_as = NULL;
 	t->has_obj = false;
 	set_reason(t, NULL);
-	rc = tu->e->kind == KF_TRIAL_PIPELINE ? spawn_pipeline(tu, t, td, err) : spawn_job(tu, t, td, err);
+	{
+		int64_t t0 = kf_time_mono_ns();
+
+		rc = tu->e->kind == KF_TRIAL_PIPELINE ? spawn_pipeline(tu, t, td, err) :
+			spawn_job(tu, t, td, err);
+		tu->spawn_ns += kf_time_mono_ns() - t0;
+	}
 	if (rc == KF_EFAIL) {
 		/* the command does not exist: the trial failed, not kf */
 		t->state = "Failed";
@@ -1042,7 +1110,7 @@ static int loop(struct tune *tu, struct kf_err *err)
 	int rc = 0;
 
 	for (;;) {
-		int64_t t0 = kf_time_mono_ns(), now;
+		int64_t t0 = kf_time_mono_ns(), s0 = tu->spawn_ns, now;
 		int sig, status;
 		pid_t pid;
 
@@ -1054,7 +1122,7 @@ static int loop(struct tune *tu, struct kf_err *err)
 			if (r == 0)
 				break;
 		}
-		tu->overhead_ns += kf_time_mono_ns() - t0;
+		tu->overhead_ns += kf_time_mono_ns() - t0 - (tu->spawn_ns - s0);
 		if (!count_active(tu))
 			break;
 		sig = kf_proc_wait(tu->es ? POLL_MS : count_active(tu) && tu->stop_new ? 200 : -1);
@@ -1147,10 +1215,57 @@ static int restore(struct tune *tu, const cJSON *doc, struct kf_err *err)
 	return 0;
 }
 
+/* Apply one journal record: it replaces the trial of the same name, or is
+ * a new one. */
+static void apply_record(cJSON *trials, cJSON *rec)
+{
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "name"));
+	cJSON *t;
+	int i = 0;
+
+	cJSON_ArrayForEach(t, trials) {
+		if (kf_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "name")), name)) {
+			cJSON_ReplaceItemInArray(trials, i, rec);
+			return;
+		}
+		i++;
+	}
+	cJSON_AddItemToArray(trials, rec);
+}
+
+/* The best trial, its flag and the counts, after journal records. */
+static void recount(cJSON *doc)
+{
+	bool maximize = kf_str_eq(cJSON_GetStringValue(kf_json_path(doc, "objective.type")), "maximize");
+	cJSON *trials = cJSON_GetObjectItem(doc, "trials"), *t, *best = NULL, *counts = cJSON_CreateObject();
+	int c[8] = { 0 };
+
+	cJSON_ArrayForEach(t, trials) {
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(t, "state"));
+		const cJSON *o = cJSON_GetObjectItem(t, "objective");
+
+		for (int k = 0; trial_states[k]; k++)
+			c[k] += kf_str_eq(st, trial_states[k]);
+		if ((kf_str_eq(st, "Succeeded") || kf_str_eq(st, "EarlyStopped")) && cJSON_IsNumber(o) &&
+		    (!best || (maximize ? o->valuedouble > cJSON_GetObjectItem(best, "objective")->valuedouble
+				       : o->valuedouble < cJSON_GetObjectItem(best, "objective")->valuedouble)))
+			best = t;
+	}
+	cJSON_ArrayForEach(t, trials)
+		cJSON_ReplaceItemInObject(t, "best", cJSON_CreateBool(t == best));
+	for (int k = 0; trial_states[k]; k++)
+		cJSON_AddNumberToObject(counts, trial_states[k], c[k]);
+	cJSON_ReplaceItemInObject(doc, "counts", counts);
+	cJSON_ReplaceItemInObject(doc, "best", best ? cJSON_CreateString(cJSON_GetStringValue(
+		cJSON_GetObjectItem(best, "name"))) : cJSON_CreateNull());
+}
+
 int kf_tune_load(const char *store_dir, const char *name, cJSON **doc, struct kf_err *err)
 {
 	char *dir = kf_tune_dir(store_dir, name), *path = kf_path_join(dir, "experiment.json");
-	struct kf_buf b = KF_BUF_INIT;
+	char *jpath = kf_path_join(dir, "journal.jsonl");
+	struct kf_buf b = KF_BUF_INIT, j = KF_BUF_INIT;
+	size_t off;
 	int rc = 0;
 
 	*doc = NULL;
@@ -1161,10 +1276,39 @@ int kf_tune_load(const char *store_dir, const char *name, cJSON **doc, struct kf
 	if ((rc = kf_fs_read_file(path, &b, err)) < 0)
 		goto out;
 	*doc = cJSON_ParseWithLength(kf_buf_str(&b), b.len);
-	if (!*doc)
+	if (!*doc) {
 		rc = kf_err_set(err, KF_EIO, "\"%s\" is damaged (not JSON)", path);
+		goto out;
+	}
+	off = (size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(*doc, "journalOffset"));
+	if (kf_fs_exists(jpath) && kf_fs_read_file(jpath, &j, err) == 0 && j.len > off) {
+		const char *p = j.data + off, *end = j.data + j.len;
+
+		/* whole lines only: a line cut short by a kill is not a record */
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			cJSON *rec;
+
+			if (!nl)
+				break;
+			rec = cJSON_ParseWithLength(p, (size_t)(nl - p));
+			if (cJSON_IsObject(rec))
+				apply_record(cJSON_GetObjectItem(*doc, "trials"), rec);
+			else
+				cJSON_Delete(rec);
+			p = nl + 1;
+		}
+		recount(*doc);
+	}
+	kf_err_clear(err);
 out:
+	if (rc < 0) {
+		cJSON_Delete(*doc);
+		*doc = NULL;
+	}
+	kf_buf_release(&j);
 	kf_buf_release(&b);
+	free(jpath);
 	free(path);
 	free(dir);
 	return rc;
@@ -1181,10 +1325,22 @@ static int prepare(struct tune *tu, struct kf_err *err)
 	int rc;
 
 	if (tu->o->resume) {
-		if ((rc = kf_tune_load(tu->o->store_dir, e->name, &old, err)) < 0)
+		char *jpath = kf_path_join(tu->dir, "journal.jsonl");
+		struct stat sb;
+
+		if ((rc = kf_tune_load(tu->o->store_dir, e->name, &old, err)) < 0 ||
+		    (rc = restore(tu, old, err)) < 0) {
+			free(jpath);
 			goto out;
-		if ((rc = restore(tu, old, err)) < 0)
-			goto out;
+		}
+		/* appends go after what is there; end a line cut short by a kill */
+		if (stat(jpath, &sb) == 0) {
+			tu->jfd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+			tu->jsize = (size_t)sb.st_size;
+			if (tu->jfd >= 0 && sb.st_size > 0 && write(tu->jfd, "\n", 1) == 1)
+				tu->jsize++;
+		}
+		free(jpath);
 	} else if (kf_fs_exists(tu->dir)) {
 		rc = kf_err_set(err, KF_EINPUT, "experiment \"%s\" already exists in the store (continue it "
 				"with 'kf tune --resume %s', or give this one another metadata.name)",
@@ -1223,6 +1379,7 @@ int kf_tune_run(struct kf_experiment *e, const struct kf_tune_opts *o, cJSON **d
 	tu.state = "Running";
 	tu.parallel = o->parallel > 0 ? o->parallel : e->parallel;
 	tu.dir = kf_tune_dir(o->store_dir, e->name);
+	tu.jfd = -1;
 	tu.es = e->early_stopping != NULL;
 	kf_medianstop_init(&tu.ms, e);
 	if ((rc = kf_algo_init(&tu.algo, e, err)) < 0)
@@ -1264,6 +1421,8 @@ out:
 		trial_release(&tu.t[i], e->n_params);
 	free(tu.t);
 	free(tu.message);
+	if (tu.jfd >= 0)
+		close(tu.jfd);
 	kf_store_close(tu.st);
 	kf_algo_release(&tu.algo);
 	free(tu.dir);
