@@ -6,6 +6,7 @@
 #include "kf_print.h"
 #include "spec/kf_pipeline.h"
 #include "tune/kf_experiment.h"
+#include "tune/kf_katib.h"
 #include "tune/kf_report.h"
 #include "tune/kf_tune.h"
 #include "util/kf_buf.h"
@@ -126,15 +127,20 @@ static void on_event(void *arg, const cJSON *doc, int trial)
 /* A pipeline trial's pipeline must load, and take the parameters given to
  * it, before the first trial starts: otherwise every trial fails the same way. */
 static int check_pipeline(struct kf_ctx *ctx, const struct kf_experiment *e, const char *store,
-			  struct kf_err *err)
+			  bool emit, struct kf_err *err)
 {
 	struct kf_errlist errs = KF_ERRLIST_INIT;
 	struct kf_pipeline_opts po = { .store_dir = store };
 	struct kf_pipeline *p = NULL;
+	struct kf_buf out = KF_BUF_INIT;
 	int rc;
 
-	if (e->kind != KF_TRIAL_PIPELINE)
-		return 0;
+	if (e->kind != KF_TRIAL_PIPELINE) {
+		if (emit && (rc = kf_katib_emit(e, NULL, &out, err)) == 0)
+			rc = kf_print_buf(&out, err);
+		kf_buf_release(&out);
+		return emit ? rc : 0;
+	}
 	rc = kf_pipeline_load(&p, e->pipeline, &po, &errs);
 	if (rc < 0) {
 		kf_print_errors(ctx, &errs);
@@ -147,7 +153,10 @@ static int check_pipeline(struct kf_ctx *ctx, const struct kf_experiment *e, con
 					"pipeline \"%s\"", e->file, e->pp_names[i], p->name);
 			goto out;
 		}
+	if (emit && (rc = kf_katib_emit(e, p, &out, err)) == 0)
+		rc = kf_print_buf(&out, err);
 out:
+	kf_buf_release(&out);
 	kf_pipeline_free(p);
 	kf_errlist_release(&errs);
 	return rc;
@@ -214,7 +223,8 @@ static int run_tune(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 		rc = kf_err_set(err, KF_EUSAGE, "--resume %s: the experiment file is \"%s\"", resume, e->name);
 		goto out;
 	}
-	if ((rc = check_pipeline(ctx, e, store, err)) < 0)
+	if ((rc = check_pipeline(ctx, e, store, kf_args_has(args, "emit"), err)) < 0 ||
+	    kf_args_has(args, "emit"))
 		goto out;
 	{
 		struct kf_tune_opts o = {
@@ -492,6 +502,7 @@ static const struct kf_cmd kf_cmd_tune_ls = {
 static const struct kf_opt tune_opts[] = {
 	{ 'j', "jobs", KF_OPT_REQUIRED, "N", "run at most N trials at once (default: parallelTrialCount)", NULL },
 	{ 0, "resume", KF_OPT_REQUIRED, "NAME", "continue an interrupted experiment", NULL },
+	{ 0, "emit", KF_OPT_NONE, NULL, "print the Katib Experiment for a cluster instead of running it", NULL },
 	{ 0, NULL, KF_OPT_NONE, NULL, NULL, NULL },
 };
 
@@ -499,7 +510,8 @@ const struct kf_cmd kf_cmd_tune = {
 	.name = "tune",
 	.summary = "hyperparameter search: run a Katib Experiment's trials locally",
 	.usage = "tune EXPERIMENT.yaml [-j N] [-o table|json|yaml|name]\n"
-		 "tune --resume NAME [EXPERIMENT.yaml] [-j N]",
+		 "tune --resume NAME [EXPERIMENT.yaml] [-j N]\n"
+		 "tune EXPERIMENT.yaml --emit",
 	.description =
 		"Runs a Katib Experiment (kubeflow.org/v1beta1) on this machine: trials are\n"
 		"batch Job containers' commands run as processes, or kf pipeline runs\n"

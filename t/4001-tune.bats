@@ -307,3 +307,20 @@ EOF
 	run_kf -2 tune "$F4/tfjob.yaml"
 	assert_output --partial 'trialSpec kind "TFJob" cannot run locally yet'
 }
+
+@test "--emit writes the Katib Experiment: a pipeline becomes its Argo Workflow" {
+	need_validator
+	run_kf -0 tune "$KF_SRCDIR/examples/tune/experiment.yaml" --emit
+	printf '%s\n' "$output" >emitted.yaml
+	validate_k8s emitted.yaml
+	grep -q 'kind: Workflow' emitted.yaml
+	grep -qF "value: '\${trialParameters.learningRate}'" emitted.yaml
+	grep -q "katib.kubeflow.org/model-training: 'true'" emitted.yaml
+	! grep -q 'pipelineParams' emitted.yaml
+	[ ! -d "$KF_STORE/tune" ]
+	cp "$F4/quad.yaml" .
+	run_kf -0 tune quad.yaml --emit
+	printf '%s\n' "$output" >quad-emitted.yaml
+	validate_k8s quad-emitted.yaml
+	grep -q 'kind: Job' quad-emitted.yaml
+}
