@@ -12,7 +12,7 @@
 #include "store/kf_store.h"
 #include "tune/kf_experiment.h"
 #include "tune/kf_medianstop.h"
-#include "tune/kf_metrics.h"
+#include "tune/kf_collect.h"
 #include "tune/kf_suggest.h"
 #include "util/kf_buf.h"
 #include "util/kf_err.h"
@@ -429,7 +429,7 @@ static void read_into(const char *path, struct kf_buf *b)
 }
 
 /* The metrics a trial reported so far. */
-static int collect(struct tune *tu, struct trial *t, struct kf_metrics *m, struct kf_err *err)
+static int collect(struct tune *tu, struct trial *t, struct kf_collect *m, struct kf_err *err)
 {
 	const struct kf_experiment *e = tu->e;
 	char *td = trial_dir(tu->dir, t->name);
@@ -443,9 +443,9 @@ static int collect(struct tune *tu, struct trial *t, struct kf_metrics *m, struc
 
 		read_into(path, &b);
 		if (e->file_json)
-			rc = kf_metrics_parse_json_lines(m, kf_buf_str(&b), b.len, e->metrics, e->n_metrics, err);
+			rc = kf_collect_parse_json_lines(m, kf_buf_str(&b), b.len, e->metrics, e->n_metrics, err);
 		else
-			rc = kf_metrics_parse_text(m, kf_buf_str(&b), b.len, e->filters, e->n_filters,
+			rc = kf_collect_parse_text(m, kf_buf_str(&b), b.len, e->filters, e->n_filters,
 						   e->metrics, e->n_metrics, err);
 		if (rc < 0)
 			kf_err_prefix(err, "%s", path);
@@ -453,7 +453,7 @@ static int collect(struct tune *tu, struct trial *t, struct kf_metrics *m, struc
 		free(work);
 	} else if (e->collector != KF_COLLECTOR_NONE) {
 		read_into(log, &b);
-		rc = kf_metrics_parse_text(m, kf_buf_str(&b), b.len, e->filters, e->n_filters, e->metrics,
+		rc = kf_collect_parse_text(m, kf_buf_str(&b), b.len, e->filters, e->n_filters, e->metrics,
 					   e->n_metrics, err);
 	}
 	kf_buf_release(&b);
@@ -471,7 +471,7 @@ static const char *state_of(const cJSON *task)
 	return s ? s : "?";
 }
 
-static void collect_pipeline(struct tune *tu, struct trial *t, struct kf_metrics *m)
+static void collect_pipeline(struct tune *tu, struct trial *t, struct kf_collect *m)
 {
 	char *td = trial_dir(tu->dir, t->name), *log = kf_path_join(td, "log");
 	char *rundir = kf_engine_run_dir(tu->st, t->run_id);
@@ -515,14 +515,14 @@ static void collect_pipeline(struct tune *tu, struct trial *t, struct kf_metrics
 			} else {
 				read_into(uri, &b);
 			}
-			kf_metrics_parse_kfp(m, kf_buf_str(&b), b.len, tu->e->metrics, tu->e->n_metrics, &err);
+			kf_collect_parse_kfp(m, kf_buf_str(&b), b.len, tu->e->metrics, tu->e->n_metrics, &err);
 			kf_err_clear(&err);
 			kf_buf_release(&b);
 		}
 	}
 	kf_fs_write_atomic(log, kf_buf_str(&all), all.len, &err);
 	if (tu->e->collector != KF_COLLECTOR_NONE)
-		kf_metrics_parse_text(m, kf_buf_str(&all), all.len, tu->e->filters, tu->e->n_filters,
+		kf_collect_parse_text(m, kf_buf_str(&all), all.len, tu->e->filters, tu->e->n_filters,
 				      tu->e->metrics, tu->e->n_metrics, &err);
 out:
 	cJSON_Delete(tasks);
@@ -532,7 +532,7 @@ out:
 	free(td);
 }
 
-static void set_stream(struct tune *tu, struct trial *t, const struct kf_metrics *m)
+static void set_stream(struct tune *tu, struct trial *t, const struct kf_collect *m)
 {
 	const char *obj = tu->e->metrics[0].name;
 
@@ -544,7 +544,7 @@ static void set_stream(struct tune *tu, struct trial *t, const struct kf_metrics
 			t->stream[t->n_stream++] = m->items[i].value;
 }
 
-static void apply_metrics(struct tune *tu, struct trial *t, const struct kf_metrics *m)
+static void apply_metrics(struct tune *tu, struct trial *t, const struct kf_collect *m)
 {
 	const struct kf_experiment *e = tu->e;
 
@@ -553,7 +553,7 @@ static void apply_metrics(struct tune *tu, struct trial *t, const struct kf_metr
 	for (size_t i = 0; i < e->n_metrics; i++) {
 		double v;
 
-		if (kf_metrics_value(m, e->metrics[i].name, e->metrics[i].strategy, &v)) {
+		if (kf_collect_value(m, e->metrics[i].name, e->metrics[i].strategy, &v)) {
 			cJSON_AddNumberToObject(t->metrics, e->metrics[i].name, v);
 			if (i == 0) {
 				t->has_obj = true;
@@ -946,7 +946,7 @@ static char *log_tail(struct tune *tu, const struct trial *t)
 
 static int finish(struct tune *tu, struct trial *t, int status, struct kf_err *err)
 {
-	struct kf_metrics m = KF_METRICS_INIT;
+	struct kf_collect m = KF_COLLECT_INIT;
 	int code = kf_proc_exit_code(status);
 	struct kf_err cerr;
 	int rc;
@@ -960,7 +960,7 @@ static int finish(struct tune *tu, struct trial *t, int status, struct kf_err *e
 	if (collect(tu, t, &m, &cerr) < 0 && code == 0)
 		code = -2;
 	apply_metrics(tu, t, &m);
-	kf_metrics_release(&m);
+	kf_collect_release(&m);
 	if (t->stop_as) {
 		t->state = t->stop_as;
 		if (!strcmp(t->stop_as, "EarlyStopped"))
@@ -1023,7 +1023,7 @@ static void early_stop(struct tune *tu)
 	if (kf_medianstop_median(&tu->ms, avgs, n, &median)) {
 		for (size_t i = 0; i < tu->n; i++) {
 			struct trial *t = &tu->t[i];
-			struct kf_metrics m = KF_METRICS_INIT;
+			struct kf_collect m = KF_COLLECT_INIT;
 			struct kf_err err;
 
 			if (!active(t) || t->stop_as || tu->e->kind == KF_TRIAL_PIPELINE)
@@ -1034,7 +1034,7 @@ static void early_stop(struct tune *tu)
 				if (kf_medianstop_stop(&tu->ms, median, t->stream, t->n_stream))
 					stop_trial(t, "EarlyStopped");
 			}
-			kf_metrics_release(&m);
+			kf_collect_release(&m);
 		}
 	}
 	free(avgs);

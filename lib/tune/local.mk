@@ -1,8 +1,8 @@
 # lib/tune: sources, command, man pages and tests of this area
 libkf_a_SOURCES += \
-	lib/tune/kf_rng.c lib/tune/kf_rng.h \
+	lib/tune/kf_prng.c lib/tune/kf_prng.h \
 	lib/tune/kf_experiment.c lib/tune/kf_experiment.h \
-	lib/tune/kf_metrics.c lib/tune/kf_metrics.h \
+	lib/tune/kf_collect.c lib/tune/kf_collect.h \
 	lib/tune/kf_suggest.c lib/tune/kf_suggest.h \
 	lib/tune/kf_sobol.c lib/tune/kf_sobol.h \
 	lib/tune/kf_tpe.c lib/tune/kf_tpe.h \
