@@ -7,7 +7,7 @@
 #include "spec/kf_pipeline.h"
 #include "tune/kf_experiment.h"
 #include "tune/kf_katib.h"
-#include "tune/kf_report.h"
+#include "tune/kf_tune_html.h"
 #include "tune/kf_tune.h"
 #include "util/kf_buf.h"
 #include "util/kf_fs.h"
@@ -281,7 +281,7 @@ static int run_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 	if ((rc = load_doc(ctx, args->argv[0], &doc, err)) < 0)
 		goto out;
 	if (ctx->output && !strcmp(ctx->output, "html")) {
-		char *html = kf_report_html(doc);
+		char *html = kf_tune_html(doc);
 
 		rc = kf_print_outs(html, err);
 		free(html);

@@ -10,7 +10,7 @@ libkf_a_SOURCES += \
 	lib/tune/kf_cmaes.c lib/tune/kf_cmaes.h \
 	lib/tune/kf_medianstop.c lib/tune/kf_medianstop.h \
 	lib/tune/kf_tune.c lib/tune/kf_tune.h \
-	lib/tune/kf_report.c lib/tune/kf_report.h \
+	lib/tune/kf_tune_html.c lib/tune/kf_tune_html.h \
 	lib/tune/kf_katib.c lib/tune/kf_katib.h
 
 check_PROGRAMS += t/unit/test_tune

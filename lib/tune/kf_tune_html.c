@@ -1,7 +1,7 @@
-/* kf_report: the HTML report of an experiment. */
+/* kf_tune_html: the HTML report of an experiment. */
 #include "config.h"
 
-#include "tune/kf_report.h"
+#include "tune/kf_tune_html.h"
 
 #include "util/kf_buf.h"
 #include "util/kf_mem.h"
@@ -235,7 +235,7 @@ static void table(struct kf_buf *b, const cJSON *doc)
 	kf_buf_adds(b, "</table>\n");
 }
 
-char *kf_report_html(const cJSON *doc)
+char *kf_tune_html(const cJSON *doc)
 {
 	struct kf_buf b = KF_BUF_INIT;
 	const cJSON *obj = cJSON_GetObjectItem(doc, "objective");
