@@ -17,6 +17,7 @@
 
 extern const struct kf_cmd kf_cmd_compile;
 extern const struct kf_cmd kf_cmd_run;
+extern const struct kf_cmd kf_cmd_train;
 extern const struct kf_cmd kf_cmd_tune;
 extern const struct kf_cmd kf_cmd_version;
 
@@ -25,6 +26,7 @@ extern const struct kf_cmd kf_cmd_version;
 static const struct kf_cmd *const commands[] = {
 	&kf_cmd_compile,
 	&kf_cmd_run,
+	&kf_cmd_train,
 	&kf_cmd_tune,
 	&kf_cmd_version,
 	NULL,
