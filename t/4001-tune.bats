@@ -303,9 +303,21 @@ EOF
 	[ "$(sql "SELECT count(DISTINCT a.execution_id) FROM Association a JOIN Context c ON c.id = a.context_id JOIN Type t ON t.id = c.type_id WHERE t.name = 'kf.Run' AND a.execution_id IN (SELECT e.id FROM Execution e JOIN Type t2 ON t2.id = e.type_id WHERE t2.name = 'kf.Trial')")" -eq 5 ]
 }
 
-@test "a TFJob trial spec is refused until kf runs them" {
-	run_kf -2 tune "$F4/tfjob.yaml"
-	assert_output --partial 'trialSpec kind "TFJob" cannot run locally yet'
+@test "TFJob and PyTorchJob trials run through the training-operator runner" {
+	run_kf -0 tune "$F4/tfjob.yaml"
+	assert_output --partial 'experiment tfjob: Succeeded (ExperimentMaxTrialsReached)'
+	run_kf -0 tune logs tfjob 1
+	assert_output --partial '[worker-0] loss='
+	assert_output --partial '[worker-1] worker ready'
+	run_kf -0 tune "$F4/pytorchjob.yaml"
+	assert_output --partial 'best trial pytorchjob-2: accuracy=0.9 momentum=0.9'
+	run_kf -0 tune logs pytorchjob 2
+	assert_output --partial '[master-0] accuracy=0.9 world=2'
+}
+
+@test "an Argo Workflow trial spec is refused until kf runs them" {
+	run_kf -2 tune "$F4/workflow.yaml"
+	assert_output --partial 'trialSpec kind "Workflow" cannot run locally yet'
 }
 
 @test "--emit writes the Katib Experiment: a pipeline becomes its Argo Workflow" {

@@ -942,11 +942,15 @@ static void load_trial_spec(struct ld *ld, const struct kf_ynode *ts)
 			    "the image's entrypoint)");
 		return;
 	}
-	if (!strcmp(kind, "TFJob") || !strcmp(kind, "PyTorchJob") || !strcmp(kind, "Workflow")) {
-		e->kind = !strcmp(kind, "TFJob") ? KF_TRIAL_TFJOB : !strcmp(kind, "PyTorchJob") ?
-			  KF_TRIAL_PYTORCHJOB : KF_TRIAL_WORKFLOW;
+	if ((!strcmp(kind, "TFJob") || !strcmp(kind, "PyTorchJob")) && !strcmp(api, "kubeflow.org/v1")) {
+		/* run by kf train's training-operator runner, which validates it */
+		e->kind = !strcmp(kind, "TFJob") ? KF_TRIAL_TFJOB : KF_TRIAL_PYTORCHJOB;
+		return;
+	}
+	if (!strcmp(kind, "Workflow")) {
+		e->kind = KF_TRIAL_WORKFLOW;
 		bad(ld, kf_ynode_get(ts, "kind"), "trialSpec kind \"%s\" cannot run locally yet (kf "
-		    "runs batch/v1 Job trials and kf pipeline trials)", kind);
+		    "runs batch/v1 Job, TFJob and PyTorchJob trials, and kf pipeline trials)", kind);
 		return;
 	}
 	if (!e->success_condition || !e->failure_condition)
@@ -954,7 +958,7 @@ static void load_trial_spec(struct ld *ld, const struct kf_ynode *ts)
 		    "failureCondition", kind);
 	else
 		bad(ld, kf_ynode_get(ts, "kind"), "trialSpec kind \"%s\" cannot run locally (kf runs "
-		    "batch/v1 Job trials and kf pipeline trials)", kind);
+		    "batch/v1 Job, TFJob and PyTorchJob trials, and kf pipeline trials)", kind);
 }
 
 static void load_template(struct ld *ld, const struct kf_ynode *t, const struct kf_ynode *spec)

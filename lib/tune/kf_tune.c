@@ -8,6 +8,7 @@
 
 #include "engine/kf_engine.h"
 #include "engine/kf_proc.h"
+#include "ml/kf_trainjob.h"
 #include "spec/kf_pipeline.h"
 #include "store/kf_store.h"
 #include "tune/kf_experiment.h"
@@ -21,6 +22,7 @@
 #include "util/kf_output.h"
 #include "util/kf_str.h"
 #include "util/kf_time.h"
+#include "util/kf_yaml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -730,14 +732,112 @@ out:
 	return rc;
 }
 
-static int spawn_pipeline(struct tune *tu, struct trial *t, const char *td, struct kf_err *err)
+/* ---- training-operator trials ---------------------------------------------------- */
+
+static volatile sig_atomic_t child_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	child_stop = 1;
+}
+
+static void trainjob_line(void *arg, const char *replica, const char *line)
+{
+	(void)arg;
+	printf("[%s] %s\n", replica, line);
+	fflush(stdout);
+}
+
+static void trainjob_event(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "kf: %s\n", msg);
+}
+
+/* The child of a TFJob or PyTorchJob trial: the rendered manifest run by
+ * the training-operator runner, its replicas' lines in the trial's log.
+ * Exits 0 (succeeded), 1 (failed) or 2 (invalid manifest). */
+static int trainjob_child(struct tune *tu, struct trial *t, const char *td)
+{
+	const char **vals = tp_values(tu, t);
+	cJSON *job = kf_experiment_render(tu->e, t->name, vals), *md;
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_trainjob *tj = NULL;
+	struct kf_trainjob_opts jo;
+	struct kf_buf text = KF_BUF_INIT;
+	struct sigaction sa;
+	struct kf_err err;
+	char msg[KF_ERR_MSG_MAX + KF_ERR_FILE_MAX + 64];
+	char *logs = kf_path_join(td, "replicas");
+	sigset_t none;
+	int rc;
+
+	kf_err_clear(&err);
+	/* the parent blocks the stop signals to wait for them; here they stop the job */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Katib names the job after the trial */
+	if (!(md = cJSON_GetObjectItem(job, "metadata")))
+		md = cJSON_AddObjectToObject(job, "metadata");
+	cJSON_DeleteItemFromObject(md, "name");
+	cJSON_AddStringToObject(md, "name", t->name);
+	rc = kf_yaml_emit(job, &text, &err);
+	if (rc == 0)
+		rc = kf_trainjob_load_text(&tj, t->name, kf_buf_str(&text), text.len, &errs, &err);
+	if (rc < 0) {
+		for (size_t i = 0; i < errs.n; i++) {
+			kf_err_format(&errs.items[i], msg, sizeof msg);
+			fprintf(stderr, "kf: error: %s\n", msg);
+		}
+		if (!errs.n) {
+			kf_err_format(&err, msg, sizeof msg);
+			fprintf(stderr, "kf: error: %s\n", msg);
+		}
+		rc = 2;
+		goto out;
+	}
+	kf_trainjob_opts_init(&jo);
+	jo.self_exe = tu->o->self_exe;
+	jo.log_dir = logs;
+	jo.store_dir = tu->o->store_dir;
+	jo.on_line = trainjob_line;
+	jo.on_event = trainjob_event;
+	jo.interrupted = (volatile const int *)&child_stop;
+	rc = kf_trainjob_run(tj, &jo, &err);
+	if (rc < 0) {
+		kf_err_format(&err, msg, sizeof msg);
+		fprintf(stderr, "kf: %s\n", msg);
+	}
+	rc = rc == 0 ? 0 : rc == KF_EFAIL ? 1 : rc == KF_EINTR ? 130 : 2;
+out:
+	fflush(NULL);
+	kf_trainjob_free(tj);
+	kf_errlist_release(&errs);
+	kf_buf_release(&text);
+	cJSON_Delete(job);
+	free(logs);
+	free(vals);
+	return rc;
+}
+
+/* Pipeline and training-operator trials run in a child of kf: its output
+ * goes to the trial's log, it is its own process group. */
+static int spawn_child(struct tune *tu, struct trial *t, const char *td, struct kf_err *err)
 {
 	char *log = kf_path_join(td, "log");
 	int fd, rc = 0;
 	pid_t pid;
 
-	free(t->run_id);
-	t->run_id = kf_store_run_new_id(t->name);
+	if (tu->e->kind == KF_TRIAL_PIPELINE) {
+		free(t->run_id);
+		t->run_id = kf_store_run_new_id(t->name);
+	}
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = kf_err_sys(err, "cannot open \"%s\"", log);
@@ -760,7 +860,7 @@ static int spawn_pipeline(struct tune *tu, struct trial *t, const char *td, stru
 		dup2(fd, 2);
 		/* the child leaves by _exit: nothing of the parent's is flushed
 		 * or freed twice, and its store connection is never touched */
-		_exit(pipeline_child(tu, t));
+		_exit(tu->e->kind == KF_TRIAL_PIPELINE ? pipeline_child(tu, t) : trainjob_child(tu, t, td));
 	}
 	setpgid(pid, pid);
 	close(fd);
@@ -818,8 +918,7 @@ static int start(struct tune *tu, size_t i, struct kf_err *err)
 	{
 		int64_t t0 = kf_time_mono_ns();
 
-		rc = tu->e->kind == KF_TRIAL_PIPELINE ? spawn_pipeline(tu, t, td, err) :
-			spawn_job(tu, t, td, err);
+		rc = tu->e->kind == KF_TRIAL_JOB ? spawn_job(tu, t, td, err) : spawn_child(tu, t, td, err);
 		tu->spawn_ns += kf_time_mono_ns() - t0;
 	}
 	if (rc == KF_EFAIL) {
