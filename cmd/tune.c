@@ -513,9 +513,10 @@ const struct kf_cmd kf_cmd_tune = {
 		 "tune --resume NAME [EXPERIMENT.yaml] [-j N]\n"
 		 "tune EXPERIMENT.yaml --emit",
 	.description =
-		"Runs a Katib Experiment (kubeflow.org/v1beta1) on this machine: trials are\n"
-		"batch Job containers' commands run as processes, or kf pipeline runs\n"
-		"(trialTemplate.pipeline), up to parallelTrialCount at a time. Metrics are\n"
+		"Runs a Katib Experiment (kubeflow.org/v1beta1) on this machine: a trial is\n"
+		"a batch Job's command run as a process, a TFJob/PyTorchJob run as kf train\n"
+		"runs one, an Argo Workflow or a kf pipeline (trialTemplate.pipeline) run\n"
+		"as kf run runs one; up to parallelTrialCount at a time. Metrics are\n"
 		"collected as Katib's collectors do. Exits 0 when a best trial exists.",
 	.opts = tune_opts,
 	.subs = (const struct kf_cmd *const[]){ &kf_cmd_tune_show, &kf_cmd_tune_best, &kf_cmd_tune_logs,

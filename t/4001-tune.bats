@@ -315,9 +315,14 @@ EOF
 	assert_output --partial '[master-0] accuracy=0.9 world=2'
 }
 
-@test "an Argo Workflow trial spec is refused until kf runs them" {
-	run_kf -2 tune "$F4/workflow.yaml"
-	assert_output --partial 'trialSpec kind "Workflow" cannot run locally yet'
+@test "Argo Workflow trials run as kf run runs a Workflow" {
+	run_kf -0 tune "$F4/workflow.yaml"
+	assert_output --partial 'experiment workflow: Succeeded (ExperimentMaxTrialsReached)'
+	run_kf -0 tune logs workflow 1
+	assert_output --partial '==> step train (Succeeded) <=='
+	assert_output --regexp 'loss=0\.[0-9]+'
+	run_kf -0 tune show workflow -o json
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert all(t["runId"] for t in d["trials"])' "$output"
 }
 
 @test "--emit writes the Katib Experiment: a pipeline becomes its Argo Workflow" {

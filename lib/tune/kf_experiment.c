@@ -947,10 +947,9 @@ static void load_trial_spec(struct ld *ld, const struct kf_ynode *ts)
 		e->kind = !strcmp(kind, "TFJob") ? KF_TRIAL_TFJOB : KF_TRIAL_PYTORCHJOB;
 		return;
 	}
-	if (!strcmp(kind, "Workflow")) {
+	if (!strcmp(kind, "Workflow") && !strcmp(api, "argoproj.io/v1alpha1")) {
+		/* imported as kf run imports a Workflow, when a trial starts */
 		e->kind = KF_TRIAL_WORKFLOW;
-		bad(ld, kf_ynode_get(ts, "kind"), "trialSpec kind \"%s\" cannot run locally yet (kf "
-		    "runs batch/v1 Job, TFJob and PyTorchJob trials, and kf pipeline trials)", kind);
 		return;
 	}
 	if (!e->success_condition || !e->failure_condition)
@@ -958,7 +957,7 @@ static void load_trial_spec(struct ld *ld, const struct kf_ynode *ts)
 		    "failureCondition", kind);
 	else
 		bad(ld, kf_ynode_get(ts, "kind"), "trialSpec kind \"%s\" cannot run locally (kf runs "
-		    "batch/v1 Job, TFJob and PyTorchJob trials, and kf pipeline trials)", kind);
+		    "batch/v1 Job, TFJob, PyTorchJob and Argo Workflow trials, and kf pipeline trials)", kind);
 }
 
 static void load_template(struct ld *ld, const struct kf_ynode *t, const struct kf_ynode *spec)

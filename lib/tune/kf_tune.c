@@ -7,6 +7,7 @@
 #include "tune/kf_tune.h"
 
 #include "engine/kf_engine.h"
+#include "argo/kf_argo_import.h"
 #include "engine/kf_proc.h"
 #include "ml/kf_trainjob.h"
 #include "spec/kf_pipeline.h"
@@ -656,6 +657,39 @@ static int spawn_job(struct tune *tu, struct trial *t, const char *td, struct kf
 	return rc;
 }
 
+/* An Argo Workflow trial: the rendered Workflow imported as a pipeline, as
+ * kf run imports one. *path names it (for errors and the run record), *text
+ * is the pipeline text. */
+static int workflow_pipeline(struct tune *tu, struct trial *t, const char **vals,
+			     const struct kf_pipeline_opts *po, char **path, struct kf_buf *text,
+			     struct kf_pipeline **p, struct kf_errlist *errs)
+{
+	cJSON *wf = kf_experiment_render(tu->e, t->name, vals), *md;
+	struct kf_buf yaml = KF_BUF_INIT;
+	struct kf_err err;
+	char *dir = kf_path_absolute(tu->e->dir);
+	int rc;
+
+	kf_err_clear(&err);
+	if (!(md = cJSON_GetObjectItem(wf, "metadata")))
+		md = cJSON_AddObjectToObject(wf, "metadata");
+	cJSON_DeleteItemFromObject(md, "name");
+	cJSON_DeleteItemFromObject(md, "generateName");
+	cJSON_AddStringToObject(md, "name", t->name);
+	*path = kf_xasprintf("%s/%s.workflow.yaml", dir, t->name);
+	rc = kf_yaml_emit(wf, &yaml, &err);
+	if (rc == 0)
+		rc = kf_argo_import(*path, kf_buf_str(&yaml), yaml.len, text, &err);
+	if (rc < 0)
+		kf_errlist_add(errs, &err);
+	else
+		rc = kf_pipeline_load_text(p, *path, kf_buf_str(text), text->len, po, errs);
+	kf_buf_release(&yaml);
+	cJSON_Delete(wf);
+	free(dir);
+	return rc;
+}
+
 /* The child of a pipeline trial: load the pipeline with the trial's
  * parameters and run it with the engine; exits 0 (succeeded), 1 (a step
  * failed) or 2 (the pipeline or its parameters are wrong). */
@@ -671,6 +705,7 @@ static int pipeline_child(struct tune *tu, struct trial *t)
 	struct kf_err err;
 	cJSON *plan = NULL;
 	char msg[KF_ERR_MSG_MAX + KF_ERR_FILE_MAX + 64];
+	char *path = NULL;
 	int rc;
 
 	kf_err_clear(&err);
@@ -686,7 +721,11 @@ static int pipeline_child(struct tune *tu, struct trial *t)
 			.store_dir = tu->o->store_dir, .overrides = &over, .require_params = true,
 		};
 
-		rc = kf_pipeline_load(&p, tu->e->pipeline, &po, &errs);
+		if (tu->e->kind == KF_TRIAL_WORKFLOW)
+			rc = workflow_pipeline(tu, t, vals, &po, &path, &text, &p, &errs);
+		else if ((rc = kf_pipeline_load(&p, tu->e->pipeline, &po, &errs)) == 0 &&
+			 kf_fs_read_file(tu->e->pipeline, &text, &err) == 0)
+			path = kf_path_absolute(tu->e->pipeline);
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < errs.n; i++) {
@@ -696,20 +735,19 @@ static int pipeline_child(struct tune *tu, struct trial *t)
 		rc = 2;
 		goto out;
 	}
-	if (kf_fs_read_file(tu->e->pipeline, &text, &err) == 0) {
-		char *abs = kf_path_absolute(tu->e->pipeline);
+	if (path) {
+		const char *abs = path;
 
 		plan = cJSON_CreateObject();
 		cJSON_AddStringToObject(plan, "path", abs);
 		cJSON_AddStringToObject(plan, "text", kf_buf_str(&text));
 		cJSON_AddItemToObject(plan, "overrides", cJSON_CreateStringArray((const char *const *)over.v,
 									       (int)over.n));
-		free(abs);
 	}
 	if ((rc = kf_store_open(tu->o->store_dir, &st, &err)) == 0) {
 		struct kf_engine_opts eo = {
 			.store = st, .self_exe = tu->o->self_exe, .run_id = t->run_id, .run_name = t->name,
-			.source = tu->e->pipeline, .plan = plan,
+			.source = path, .plan = plan,
 		};
 
 		rc = kf_engine_run(p, &eo, &res, &err);
@@ -728,6 +766,7 @@ out:
 	kf_buf_release(&text);
 	kf_errlist_release(&errs);
 	kf_strv_release(&over);
+	free(path);
 	free(vals);
 	return rc;
 }
@@ -834,7 +873,7 @@ static int spawn_child(struct tune *tu, struct trial *t, const char *td, struct 
 	int fd, rc = 0;
 	pid_t pid;
 
-	if (tu->e->kind == KF_TRIAL_PIPELINE) {
+	if (tu->e->kind == KF_TRIAL_PIPELINE || tu->e->kind == KF_TRIAL_WORKFLOW) {
 		free(t->run_id);
 		t->run_id = kf_store_run_new_id(t->name);
 	}
@@ -860,7 +899,8 @@ static int spawn_child(struct tune *tu, struct trial *t, const char *td, struct 
 		dup2(fd, 2);
 		/* the child leaves by _exit: nothing of the parent's is flushed
 		 * or freed twice, and its store connection is never touched */
-		_exit(tu->e->kind == KF_TRIAL_PIPELINE ? pipeline_child(tu, t) : trainjob_child(tu, t, td));
+		_exit(tu->e->kind == KF_TRIAL_PIPELINE || tu->e->kind == KF_TRIAL_WORKFLOW ?
+		      pipeline_child(tu, t) : trainjob_child(tu, t, td));
 	}
 	setpgid(pid, pid);
 	close(fd);
@@ -1054,7 +1094,7 @@ static int finish(struct tune *tu, struct trial *t, int status, struct kf_err *e
 	t->pid = 0;
 	t->finished = kf_time_wall_ms();
 	t->dur_ms = (double)(kf_time_mono_ns() - t->t0_ns) / 1e6;
-	if (tu->e->kind == KF_TRIAL_PIPELINE && t->run_id)
+	if ((tu->e->kind == KF_TRIAL_PIPELINE || tu->e->kind == KF_TRIAL_WORKFLOW) && t->run_id)
 		collect_pipeline(tu, t, &m);
 	if (collect(tu, t, &m, &cerr) < 0 && code == 0)
 		code = -2;
@@ -1077,7 +1117,7 @@ static int finish(struct tune *tu, struct trial *t, int status, struct kf_err *e
 		char *tail = log_tail(tu, t);
 
 		t->state = "Failed";
-		if (tu->e->kind == KF_TRIAL_PIPELINE)
+		if (t->run_id)
 			set_reason(t, kf_xasprintf("run %s failed%s%s", t->run_id, tail ? ": " : "",
 						   tail ? tail : ""));
 		else
@@ -1125,7 +1165,8 @@ static void early_stop(struct tune *tu)
 			struct kf_collect m = KF_COLLECT_INIT;
 			struct kf_err err;
 
-			if (!active(t) || t->stop_as || tu->e->kind == KF_TRIAL_PIPELINE)
+			if (!active(t) || t->stop_as || tu->e->kind == KF_TRIAL_PIPELINE ||
+			    tu->e->kind == KF_TRIAL_WORKFLOW)
 				continue;
 			kf_err_clear(&err);
 			if (collect(tu, t, &m, &err) == 0) {

@@ -5,8 +5,9 @@
  * ${trialParameters.x} substituted) in the trial's own directory; a kf
  * pipeline trial is a run of the local engine in a child process, sharing
  * the store, so steps whose inputs do not change are cache hits across
- * trials; a TFJob or PyTorchJob trial is kf train's training-operator
- * runner in a child process. A trial's output (its pod log, or its steps' logs) goes to
+ * trials; an Argo Workflow trial is the same after kf run's import; a
+ * TFJob or PyTorchJob trial is kf train's training-operator runner in a
+ * child process. A trial's output (its pod log, or its steps' logs) goes to
  * <store>/tune/EXPERIMENT/trials/TRIAL/log, and its metrics are collected
  * from there (or from the File collector's path, or from mlpipeline-metrics
  * outputs) when it ends; a trial that succeeded without reporting its
