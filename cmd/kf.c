@@ -22,6 +22,7 @@ extern const struct kf_cmd kf_cmd_lineage;
 extern const struct kf_cmd kf_cmd_run;
 extern const struct kf_cmd kf_cmd_serve;
 extern const struct kf_cmd kf_cmd_train;
+extern const struct kf_cmd kf_cmd_tune;
 extern const struct kf_cmd kf_cmd_upload;
 extern const struct kf_cmd kf_cmd_version;
 
@@ -36,6 +37,7 @@ static const struct kf_cmd *const commands[] = {
 	&kf_cmd_serve,
 #endif
 	&kf_cmd_train,
+	&kf_cmd_tune,
 	&kf_cmd_upload,
 	&kf_cmd_version,
 	NULL,

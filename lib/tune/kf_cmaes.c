@@ -10,7 +10,7 @@
 
 #include "tune/kf_cmaes.h"
 
-#include "tune/kf_rng.h"
+#include "tune/kf_prng.h"
 #include "util/kf_mem.h"
 
 #include <math.h>
@@ -136,17 +136,17 @@ static void cma_release(struct cma *c)
 static void sample(struct cma *c, uint64_t seed, size_t g)
 {
 	size_t d = c->d;
-	struct kf_rng rng;
+	struct kf_prng rng;
 	double *y = kf_xcalloc(d, sizeof *y);
 
-	kf_rng_seed(&rng, seed, 0xc3a0000 + g);
+	kf_prng_seed(&rng, seed, 0xc3a0000 + g);
 	for (size_t k = 0; k < c->lambda; k++) {
 		double *x = c->x + k * d;
 		bool inside = false;
 
 		for (int tries = 0; tries < 10 && !inside; tries++) {
 			for (size_t j = 0; j < d; j++)
-				c->z[k * d + j] = kf_rng_normal(&rng);
+				c->z[k * d + j] = kf_prng_normal(&rng);
 			inside = true;
 			for (size_t i = 0; i < d; i++) {
 				double s = 0;

@@ -480,13 +480,13 @@ static void check_algorithm(struct ld *ld)
 		if (kf_experiment_param(e, res->value) < 0)
 			bad_setting(ld, res, "hyperband: resource_name \"%s\" is not a parameter",
 				    res->value);
-		else {
+		{
 			int smax = (int)floor(log(r) / log(et) + 1e-9);
 			long need = lround(pow(et, smax));
 
 			if (e->parallel < need)
-				bad(ld, NULL, "hyperband: parallelTrialCount must be at least %ld "
-				    "(eta^s_max for r_l %s and eta %g)", need, rl->value, et);
+				bad_setting(ld, rl, "hyperband: parallelTrialCount must be at least %ld "
+					    "(eta^s_max for r_l %s and eta %g)", need, rl->value, et);
 		}
 	}
 }
@@ -942,11 +942,14 @@ static void load_trial_spec(struct ld *ld, const struct kf_ynode *ts)
 			    "the image's entrypoint)");
 		return;
 	}
-	if (!strcmp(kind, "TFJob") || !strcmp(kind, "PyTorchJob") || !strcmp(kind, "Workflow")) {
-		e->kind = !strcmp(kind, "TFJob") ? KF_TRIAL_TFJOB : !strcmp(kind, "PyTorchJob") ?
-			  KF_TRIAL_PYTORCHJOB : KF_TRIAL_WORKFLOW;
-		bad(ld, kf_ynode_get(ts, "kind"), "trialSpec kind \"%s\" cannot run locally yet (kf "
-		    "runs batch/v1 Job trials and kf pipeline trials)", kind);
+	if ((!strcmp(kind, "TFJob") || !strcmp(kind, "PyTorchJob")) && !strcmp(api, "kubeflow.org/v1")) {
+		/* run by kf train's training-operator runner, which validates it */
+		e->kind = !strcmp(kind, "TFJob") ? KF_TRIAL_TFJOB : KF_TRIAL_PYTORCHJOB;
+		return;
+	}
+	if (!strcmp(kind, "Workflow") && !strcmp(api, "argoproj.io/v1alpha1")) {
+		/* imported as kf run imports a Workflow, when a trial starts */
+		e->kind = KF_TRIAL_WORKFLOW;
 		return;
 	}
 	if (!e->success_condition || !e->failure_condition)
@@ -954,7 +957,7 @@ static void load_trial_spec(struct ld *ld, const struct kf_ynode *ts)
 		    "failureCondition", kind);
 	else
 		bad(ld, kf_ynode_get(ts, "kind"), "trialSpec kind \"%s\" cannot run locally (kf runs "
-		    "batch/v1 Job trials and kf pipeline trials)", kind);
+		    "batch/v1 Job, TFJob, PyTorchJob and Argo Workflow trials, and kf pipeline trials)", kind);
 }
 
 static void load_template(struct ld *ld, const struct kf_ynode *t, const struct kf_ynode *spec)
@@ -1005,6 +1008,8 @@ static void load_template(struct ld *ld, const struct kf_ynode *t, const struct 
 					bad(ld, m, "trial parameter \"%s\" is declared twice", name);
 			tp->name = kf_xstrdup(name);
 			tp->reference = kf_xstrdup(ref);
+			tp->line = m->line;
+			tp->col = m->col;
 			s = want_str(ld, kf_ynode_get(m, "description"), "description");
 			tp->description = s ? kf_xstrdup(s) : NULL;
 			tp->param = kf_experiment_param(e, ref);
@@ -1072,9 +1077,12 @@ static void load_template(struct ld *ld, const struct kf_ynode *t, const struct 
 		}
 	}
 	for (size_t i = 0; i < e->n_trial_params; i++)
-		if (!used[i])
-			bad(ld, kf_ynode_get(t, "trialParameters"), "trial parameter \"%s\" is not used "
-			    "in the trial template", e->trial_params[i].name);
+		if (!used[i]) {
+			struct kf_ynode at = { .line = e->trial_params[i].line, .col = e->trial_params[i].col };
+
+			bad(ld, &at, "trial parameter \"%s\" is not used in the trial template",
+			    e->trial_params[i].name);
+		}
 out:
 	free(used);
 }

@@ -69,6 +69,7 @@ struct kf_trial_param {
 	char *reference;          /* a parameter name, or ${trialSpec.Name}-style metadata */
 	char *description;
 	long param;               /* index into params, -1 for a metadata reference */
+	int line, col;
 };
 
 struct kf_experiment {

@@ -11,7 +11,7 @@
 
 #include "tune/kf_gp.h"
 
-#include "tune/kf_rng.h"
+#include "tune/kf_prng.h"
 #include "util/kf_mem.h"
 
 #include <math.h>
@@ -190,17 +190,17 @@ static void fit_hyper(struct gp *g)
 void kf_gp_suggest(const struct kf_algo *a, const struct kf_obs *hist, size_t n, double *u)
 {
 	size_t d = a->d, m = 0, ncand = 1000, nlocal = 5;
-	struct kf_rng rng;
+	struct kf_prng rng;
 	struct gp g = { .d = d, .rbf = a->rbf };
 	double *x, *kv, *cand, *score, mean = 0, var = 0, sd, best = INFINITY;
 	size_t *top;
 
-	kf_rng_seed(&rng, a->seed, n);
+	kf_prng_seed(&rng, a->seed, n);
 	for (size_t i = 0; i < n; i++)
 		m += hist[i].state == KF_OBS_DONE && isfinite(hist[i].y);
 	if (m < (size_t)a->n_initial || m < 2) {
 		for (size_t j = 0; j < d; j++)
-			u[j] = kf_rng_uniform(&rng);
+			u[j] = kf_prng_uniform(&rng);
 		return;
 	}
 	x = kf_xcalloc(m * d, sizeof *x);
@@ -241,15 +241,15 @@ void kf_gp_suggest(const struct kf_algo *a, const struct kf_obs *hist, size_t n,
 
 		if (c % 2 == 0) {
 			for (size_t j = 0; j < d; j++)
-				p[j] = kf_rng_uniform(&rng);
+				p[j] = kf_prng_uniform(&rng);
 		} else {
 			size_t k = 0;
 
 			for (size_t i = 1; i < m; i++)
-				if (g.y[i] < g.y[k] || (kf_rng_uniform(&rng) < 0.15 && g.y[i] < 0))
+				if (g.y[i] < g.y[k] || (kf_prng_uniform(&rng) < 0.15 && g.y[i] < 0))
 					k = i;
 			for (size_t j = 0; j < d; j++) {
-				double v = x[k * d + j] + g.ls[j] * 0.3 * kf_rng_normal(&rng);
+				double v = x[k * d + j] + g.ls[j] * 0.3 * kf_prng_normal(&rng);
 
 				p[j] = v < 0 ? 0 : v > 1 ? 1 : v;
 			}
@@ -283,7 +283,7 @@ void kf_gp_suggest(const struct kf_algo *a, const struct kf_obs *hist, size_t n,
 			double s;
 
 			for (size_t j = 0; j < d; j++) {
-				double v = p[j] + step * kf_rng_normal(&rng);
+				double v = p[j] + step * kf_prng_normal(&rng);
 
 				y[j] = v < 0 ? 0 : v > 1 ? 1 : v;
 			}

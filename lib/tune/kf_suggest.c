@@ -7,7 +7,7 @@
 
 #include "tune/kf_cmaes.h"
 #include "tune/kf_gp.h"
-#include "tune/kf_rng.h"
+#include "tune/kf_prng.h"
 #include "tune/kf_sobol.h"
 #include "tune/kf_tpe.h"
 #include "util/kf_err.h"
@@ -196,11 +196,11 @@ char *kf_suggest_value(const struct kf_tune_param *p, double u)
 
 static void random_point(const struct kf_algo *a, size_t k, double *u)
 {
-	struct kf_rng rng;
+	struct kf_prng rng;
 
-	kf_rng_seed(&rng, a->seed, k);
+	kf_prng_seed(&rng, a->seed, k);
 	for (size_t j = 0; j < a->d; j++)
-		u[j] = kf_rng_uniform(&rng);
+		u[j] = kf_prng_uniform(&rng);
 }
 
 static int grid_point(const struct kf_algo *a, size_t k, double *u)
@@ -222,11 +222,11 @@ static void sobol_point(const struct kf_algo *a, size_t k, double *u)
 	uint32_t shift[KF_SOBOL_MAX_DIM];
 
 	if (a->scramble) {
-		struct kf_rng rng;
+		struct kf_prng rng;
 
-		kf_rng_seed(&rng, a->seed, 0x50b01);
+		kf_prng_seed(&rng, a->seed, 0x50b01);
 		for (size_t j = 0; j < a->d; j++)
-			shift[j] = (uint32_t)(kf_rng_next(&rng) >> 32);
+			shift[j] = (uint32_t)(kf_prng_next(&rng) >> 32);
 	}
 	kf_sobol_point(a->d, k, a->scramble ? shift : NULL, u);
 }

@@ -12,7 +12,7 @@
 
 #include "tune/kf_tpe.h"
 
-#include "tune/kf_rng.h"
+#include "tune/kf_prng.h"
 #include "util/kf_mem.h"
 
 #include <math.h>
@@ -131,9 +131,9 @@ static double parzen_logpdf(const struct parzen *pz, const double *x)
 	return best + log(sum);
 }
 
-static void parzen_sample(const struct parzen *pz, struct kf_rng *rng, double *x)
+static void parzen_sample(const struct parzen *pz, struct kf_prng *rng, double *x)
 {
-	double r = kf_rng_uniform(rng);
+	double r = kf_prng_uniform(rng);
 	size_t c = (size_t)(r / pz->w_point);
 
 	if (r >= pz->w_point * (double)pz->m || c >= pz->m)
@@ -143,7 +143,7 @@ static void parzen_sample(const struct parzen *pz, struct kf_rng *rng, double *x
 		int tries = 0;
 
 		do
-			v = mu + sg * kf_rng_normal(rng);
+			v = mu + sg * kf_prng_normal(rng);
 		while ((v < 0 || v >= 1) && ++tries < 100);
 		x[j] = v < 0 ? 0 : v >= 1 ? nextafter(1.0, 0.0) : v;
 	}
@@ -153,17 +153,17 @@ void kf_tpe_suggest(const struct kf_algo *a, const struct kf_obs *hist, size_t n
 {
 	struct done *pts = kf_xcalloc(n + 1, sizeof *pts);
 	struct parzen below = { 0 }, above = { 0 };
-	struct kf_rng rng;
+	struct kf_prng rng;
 	size_t m = 0, nb;
 	double *x, best = -INFINITY;
 
-	kf_rng_seed(&rng, a->seed, n);
+	kf_prng_seed(&rng, a->seed, n);
 	for (size_t i = 0; i < n; i++)
 		if (hist[i].state == KF_OBS_DONE && isfinite(hist[i].y))
 			pts[m++] = (struct done){ hist[i].u, hist[i].y, i };
 	if (m < (size_t)a->n_startup || m < 2) {
 		for (size_t j = 0; j < a->d; j++)
-			u[j] = kf_rng_uniform(&rng);
+			u[j] = kf_prng_uniform(&rng);
 		free(pts);
 		return;
 	}

@@ -6,8 +6,8 @@
 
 #include "tune/kf_experiment.h"
 #include "tune/kf_medianstop.h"
-#include "tune/kf_metrics.h"
-#include "tune/kf_rng.h"
+#include "tune/kf_collect.h"
+#include "tune/kf_prng.h"
 #include "tune/kf_sobol.h"
 #include "tune/kf_suggest.h"
 #include "util/kf_buf.h"
@@ -321,19 +321,19 @@ static void test_decode(void)
 
 static void test_rng(void)
 {
-	struct kf_rng a, b;
+	struct kf_prng a, b;
 	int same = 1, differ = 0;
 	double sum = 0;
 
-	kf_rng_seed(&a, 42, 3);
-	kf_rng_seed(&b, 42, 3);
+	kf_prng_seed(&a, 42, 3);
+	kf_prng_seed(&b, 42, 3);
 	for (int i = 0; i < 100; i++)
-		same &= kf_rng_next(&a) == kf_rng_next(&b);
-	kf_rng_seed(&b, 42, 4);
+		same &= kf_prng_next(&a) == kf_prng_next(&b);
+	kf_prng_seed(&b, 42, 4);
 	for (int i = 0; i < 100; i++)
-		differ += kf_rng_next(&a) != kf_rng_next(&b);
+		differ += kf_prng_next(&a) != kf_prng_next(&b);
 	for (int i = 0; i < 10000; i++)
-		sum += kf_rng_uniform(&a);
+		sum += kf_prng_uniform(&a);
 	TAP_OK(same, "rng: same seed and stream, same numbers");
 	TAP_OK(differ == 100, "rng: another stream, other numbers");
 	TAP_NEAR(sum / 10000, 0.5, 0.01, "rng: uniform mean");
@@ -371,50 +371,50 @@ static void test_metrics(void)
 		"a = -1.5, b=5, c=.5 d=5.\n"
 		"Validation-accuracy=0.97 other=3\n"
 		"loss=2.5E+2\n";
-	struct kf_metrics m = KF_METRICS_INIT;
+	struct kf_collect m = KF_COLLECT_INIT;
 	struct kf_err err;
 	double v;
 
 	kf_err_clear(&err);
-	kf_metrics_parse_text(&m, text, strlen(text), NULL, 0, names, 7, &err);
-	TAP_OK(kf_metrics_value(&m, "loss", KF_STRATEGY_MIN, &v) && v == 1e-05, "regex: loss=1e-05");
-	TAP_OK(kf_metrics_value(&m, "loss", KF_STRATEGY_LATEST, &v) && v == 250, "regex: 2.5E+2");
-	TAP_OK(kf_metrics_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.9, "regex: accuracy=0.9");
-	TAP_OK(kf_metrics_value(&m, "a", KF_STRATEGY_LATEST, &v) && v == -1.5, "regex: a = -1.5");
-	TAP_OK(kf_metrics_value(&m, "b", KF_STRATEGY_LATEST, &v) && v == 5, "regex: b=5");
-	TAP_OK(kf_metrics_value(&m, "c", KF_STRATEGY_LATEST, &v) && v == 0.5, "regex: c=.5");
-	TAP_OK(kf_metrics_value(&m, "d", KF_STRATEGY_LATEST, &v) && v == 5, "regex: d=5.");
-	TAP_OK(kf_metrics_value(&m, "Validation-accuracy", KF_STRATEGY_LATEST, &v) && v == 0.97,
+	kf_collect_parse_text(&m, text, strlen(text), NULL, 0, names, 7, &err);
+	TAP_OK(kf_collect_value(&m, "loss", KF_STRATEGY_MIN, &v) && v == 1e-05, "regex: loss=1e-05");
+	TAP_OK(kf_collect_value(&m, "loss", KF_STRATEGY_LATEST, &v) && v == 250, "regex: 2.5E+2");
+	TAP_OK(kf_collect_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.9, "regex: accuracy=0.9");
+	TAP_OK(kf_collect_value(&m, "a", KF_STRATEGY_LATEST, &v) && v == -1.5, "regex: a = -1.5");
+	TAP_OK(kf_collect_value(&m, "b", KF_STRATEGY_LATEST, &v) && v == 5, "regex: b=5");
+	TAP_OK(kf_collect_value(&m, "c", KF_STRATEGY_LATEST, &v) && v == 0.5, "regex: c=.5");
+	TAP_OK(kf_collect_value(&m, "d", KF_STRATEGY_LATEST, &v) && v == 5, "regex: d=5.");
+	TAP_OK(kf_collect_value(&m, "Validation-accuracy", KF_STRATEGY_LATEST, &v) && v == 0.97,
 	       "regex: a name with a dash");
-	TAP_OK(kf_metrics_count(&m, "other") == 0, "regex: names not asked for are dropped");
-	kf_metrics_release(&m);
+	TAP_OK(kf_collect_count(&m, "other") == 0, "regex: names not asked for are dropped");
+	kf_collect_release(&m);
 
 	{
 		char *filters[] = { "\"([a-z]+)\":\\s*(-?\\d+\\.?\\d*)" };
 		const char *t2 = "{\"loss\": 0.25, \"accuracy\": 0.75}\n";
 
-		kf_metrics_parse_text(&m, t2, strlen(t2), filters, 1, names, 2, &err);
-		TAP_OK(kf_metrics_value(&m, "loss", KF_STRATEGY_MIN, &v) && v == 0.25 &&
-		       kf_metrics_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.75,
+		kf_collect_parse_text(&m, t2, strlen(t2), filters, 1, names, 2, &err);
+		TAP_OK(kf_collect_value(&m, "loss", KF_STRATEGY_MIN, &v) && v == 0.25 &&
+		       kf_collect_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.75,
 		       "metricsFormat filter with \\d and \\s");
-		kf_metrics_release(&m);
+		kf_collect_release(&m);
 	}
 	{
 		const char *j = "{\"loss\": \"0.5\", \"timestamp\": \"x\"}\n\n{\"loss\": 0.25}\n";
 
-		TAP_OK(kf_metrics_parse_json_lines(&m, j, strlen(j), names, 2, &err) == 0 &&
-		       kf_metrics_count(&m, "loss") == 2 &&
-		       kf_metrics_value(&m, "loss", KF_STRATEGY_LATEST, &v) && v == 0.25,
+		TAP_OK(kf_collect_parse_json_lines(&m, j, strlen(j), names, 2, &err) == 0 &&
+		       kf_collect_count(&m, "loss") == 2 &&
+		       kf_collect_value(&m, "loss", KF_STRATEGY_LATEST, &v) && v == 0.25,
 		       "JSON lines: strings and numbers");
-		kf_metrics_release(&m);
+		kf_collect_release(&m);
 	}
 	{
 		const char *k = "{\"metrics\": [{\"name\": \"accuracy\", \"numberValue\": 0.8, \"format\": \"RAW\"}]}";
 
-		TAP_OK(kf_metrics_parse_kfp(&m, k, strlen(k), names, 2, &err) == 0 &&
-		       kf_metrics_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.8,
+		TAP_OK(kf_collect_parse_kfp(&m, k, strlen(k), names, 2, &err) == 0 &&
+		       kf_collect_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.8,
 		       "KFP metrics document");
-		kf_metrics_release(&m);
+		kf_collect_release(&m);
 	}
 }
 

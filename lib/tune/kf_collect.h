@@ -1,4 +1,4 @@
-/* kf_metrics: what a trial reported, as Katib's metrics collectors read it.
+/* kf_collect: what a trial reported, as Katib's metrics collectors read it.
  *
  * An observation log is every (name, value) in the order reported. Text is
  * read with Katib's default StdOut filter, fixed: Katib's own
@@ -10,8 +10,8 @@
  * and pipeline trials add their steps' KFP v1 mlpipeline-metrics outputs
  * ({"metrics": [{"name": "accuracy", "numberValue": 0.9}]}).
  * Only the names asked for are kept. */
-#ifndef KF_METRICS_H
-#define KF_METRICS_H
+#ifndef KF_COLLECT_H
+#define KF_COLLECT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,32 +25,32 @@ struct kf_metric_obs {
 	double value;
 };
 
-struct kf_metrics {
+struct kf_collect {
 	struct kf_metric_obs *items;
 	size_t n, cap;
 };
 
-#define KF_METRICS_INIT { NULL, 0, 0 }
+#define KF_COLLECT_INIT { NULL, 0, 0 }
 
-void kf_metrics_release(struct kf_metrics *m);
-void kf_metrics_add(struct kf_metrics *m, const char *name, double value);
+void kf_collect_release(struct kf_collect *m);
+void kf_collect_add(struct kf_collect *m, const char *name, double value);
 
 /* Text lines. filters NULL (n_filters 0) means the default filter; names
  * restricts what is kept (n_names 0: everything). KF_EINPUT for a bad filter. */
-int kf_metrics_parse_text(struct kf_metrics *m, const char *text, size_t len,
+int kf_collect_parse_text(struct kf_collect *m, const char *text, size_t len,
 			  char *const *filters, size_t n_filters,
 			  const struct kf_metric_spec *names, size_t n_names, struct kf_err *err);
 /* JSON lines: each line an object of name -> number or numeric string. */
-int kf_metrics_parse_json_lines(struct kf_metrics *m, const char *text, size_t len,
+int kf_collect_parse_json_lines(struct kf_collect *m, const char *text, size_t len,
 				const struct kf_metric_spec *names, size_t n_names, struct kf_err *err);
 /* A KFP v1 metrics document. */
-int kf_metrics_parse_kfp(struct kf_metrics *m, const char *text, size_t len,
+int kf_collect_parse_kfp(struct kf_collect *m, const char *text, size_t len,
 			 const struct kf_metric_spec *names, size_t n_names, struct kf_err *err);
 
 /* The value of name under strategy; false when it was never reported. */
-bool kf_metrics_value(const struct kf_metrics *m, const char *name, enum kf_strategy strategy,
+bool kf_collect_value(const struct kf_collect *m, const char *name, enum kf_strategy strategy,
 		      double *out);
 /* How many values of name were reported. */
-size_t kf_metrics_count(const struct kf_metrics *m, const char *name);
+size_t kf_collect_count(const struct kf_collect *m, const char *name);
 
 #endif

@@ -1,7 +1,7 @@
-/* kf_rng: xoshiro256** (Blackman and Vigna) seeded with splitmix64. */
+/* kf_prng: xoshiro256** (Blackman and Vigna) seeded with splitmix64. */
 #include "config.h"
 
-#include "tune/kf_rng.h"
+#include "tune/kf_prng.h"
 
 #include <math.h>
 
@@ -19,7 +19,7 @@ static uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-void kf_rng_seed(struct kf_rng *r, uint64_t seed, uint64_t stream)
+void kf_prng_seed(struct kf_prng *r, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x632be59bd9b4e019ULL);
 
@@ -28,7 +28,7 @@ void kf_rng_seed(struct kf_rng *r, uint64_t seed, uint64_t stream)
 	/* a spare normal from Box-Muller is not kept: state is only s[] */
 }
 
-uint64_t kf_rng_next(struct kf_rng *r)
+uint64_t kf_prng_next(struct kf_prng *r)
 {
 	uint64_t *s = r->s;
 	uint64_t out = rotl(s[1] * 5, 7) * 9;
@@ -43,30 +43,30 @@ uint64_t kf_rng_next(struct kf_rng *r)
 	return out;
 }
 
-double kf_rng_uniform(struct kf_rng *r)
+double kf_prng_uniform(struct kf_prng *r)
 {
-	return (double)(kf_rng_next(r) >> 11) * 0x1.0p-53;
+	return (double)(kf_prng_next(r) >> 11) * 0x1.0p-53;
 }
 
-uint64_t kf_rng_below(struct kf_rng *r, uint64_t n)
+uint64_t kf_prng_below(struct kf_prng *r, uint64_t n)
 {
 	/* rejection keeps it unbiased */
 	uint64_t lim = UINT64_MAX - UINT64_MAX % n;
 	uint64_t x;
 
 	do
-		x = kf_rng_next(r);
+		x = kf_prng_next(r);
 	while (x >= lim);
 	return x % n;
 }
 
-double kf_rng_normal(struct kf_rng *r)
+double kf_prng_normal(struct kf_prng *r)
 {
 	double u1, u2;
 
 	do
-		u1 = kf_rng_uniform(r);
+		u1 = kf_prng_uniform(r);
 	while (u1 <= 0.0);
-	u2 = kf_rng_uniform(r);
+	u2 = kf_prng_uniform(r);
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }

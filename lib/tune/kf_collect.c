@@ -1,7 +1,7 @@
-/* kf_metrics: observation logs from trial output. */
+/* kf_collect: observation logs from trial output. */
 #include "config.h"
 
-#include "tune/kf_metrics.h"
+#include "tune/kf_collect.h"
 
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void kf_metrics_release(struct kf_metrics *m)
+void kf_collect_release(struct kf_collect *m)
 {
 	for (size_t i = 0; i < m->n; i++)
 		free(m->items[i].name);
@@ -23,7 +23,7 @@ void kf_metrics_release(struct kf_metrics *m)
 	m->n = m->cap = 0;
 }
 
-void kf_metrics_add(struct kf_metrics *m, const char *name, double value)
+void kf_collect_add(struct kf_collect *m, const char *name, double value)
 {
 	KF_GROW(m->items, m->cap, m->n + 1);
 	m->items[m->n].name = kf_xstrdup(name);
@@ -41,11 +41,11 @@ static bool wanted(const char *name, size_t len, const struct kf_metric_spec *na
 	return false;
 }
 
-static void add_n(struct kf_metrics *m, const char *name, size_t len, double v)
+static void add_n(struct kf_collect *m, const char *name, size_t len, double v)
 {
 	char *s = kf_xstrndup(name, len);
 
-	kf_metrics_add(m, s, v);
+	kf_collect_add(m, s, v);
 	free(s);
 }
 
@@ -98,7 +98,7 @@ static size_t number_len(const char *p, const char *end)
 
 /* Every match of the default filter in one line, leftmost first and not
  * overlapping, as Go's FindAllStringSubmatch would report them. */
-static void scan_default(struct kf_metrics *m, const char *p, const char *end,
+static void scan_default(struct kf_collect *m, const char *p, const char *end,
 			 const struct kf_metric_spec *names, size_t n_names)
 {
 	while (p < end) {
@@ -135,7 +135,7 @@ static void scan_default(struct kf_metrics *m, const char *p, const char *end,
 	}
 }
 
-static void scan_regex(struct kf_metrics *m, regex_t *re, const char *line,
+static void scan_regex(struct kf_collect *m, regex_t *re, const char *line,
 		       const struct kf_metric_spec *names, size_t n_names)
 {
 	const char *p = line;
@@ -157,7 +157,7 @@ static void scan_regex(struct kf_metrics *m, regex_t *re, const char *line,
 	}
 }
 
-int kf_metrics_parse_text(struct kf_metrics *m, const char *text, size_t len,
+int kf_collect_parse_text(struct kf_collect *m, const char *text, size_t len,
 			  char *const *filters, size_t n_filters,
 			  const struct kf_metric_spec *names, size_t n_names, struct kf_err *err)
 {
@@ -211,7 +211,7 @@ static bool json_number(const cJSON *v, double *out)
 	return cJSON_IsString(v) && kf_str_to_double(v->valuestring, out);
 }
 
-int kf_metrics_parse_json_lines(struct kf_metrics *m, const char *text, size_t len,
+int kf_collect_parse_json_lines(struct kf_collect *m, const char *text, size_t len,
 				const struct kf_metric_spec *names, size_t n_names, struct kf_err *err)
 {
 	const char *p = text, *end = text + len;
@@ -243,14 +243,14 @@ int kf_metrics_parse_json_lines(struct kf_metrics *m, const char *text, size_t l
 
 			if (it->string && wanted(it->string, strlen(it->string), names, n_names) &&
 			    json_number(it, &v))
-				kf_metrics_add(m, it->string, v);
+				kf_collect_add(m, it->string, v);
 		}
 		cJSON_Delete(doc);
 	}
 	return 0;
 }
 
-int kf_metrics_parse_kfp(struct kf_metrics *m, const char *text, size_t len,
+int kf_collect_parse_kfp(struct kf_collect *m, const char *text, size_t len,
 			 const struct kf_metric_spec *names, size_t n_names, struct kf_err *err)
 {
 	cJSON *doc = cJSON_ParseWithLength(text, len);
@@ -269,14 +269,14 @@ int kf_metrics_parse_kfp(struct kf_metrics *m, const char *text, size_t len,
 		if (cJSON_IsString(name) && wanted(name->valuestring, strlen(name->valuestring), names,
 						   n_names) &&
 		    json_number(cJSON_GetObjectItem(it, "numberValue"), &v))
-			kf_metrics_add(m, name->valuestring, v);
+			kf_collect_add(m, name->valuestring, v);
 	}
 out:
 	cJSON_Delete(doc);
 	return rc;
 }
 
-bool kf_metrics_value(const struct kf_metrics *m, const char *name, enum kf_strategy strategy,
+bool kf_collect_value(const struct kf_collect *m, const char *name, enum kf_strategy strategy,
 		      double *out)
 {
 	bool seen = false;
@@ -294,7 +294,7 @@ bool kf_metrics_value(const struct kf_metrics *m, const char *name, enum kf_stra
 	return seen;
 }
 
-size_t kf_metrics_count(const struct kf_metrics *m, const char *name)
+size_t kf_collect_count(const struct kf_collect *m, const char *name)
 {
 	size_t n = 0;
 
