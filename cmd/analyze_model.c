@@ -152,6 +152,7 @@ static int pick_metrics(struct cli *c, const struct kf_args *args, const cJSON *
 	static const char *const few_binary[] = { "auc", "auc_pr", "log_loss", "accuracy", NULL };
 	static const char *const few_multi[] = { "accuracy", "log_loss", NULL };
 	static const char *const few_reg[] = { "rmse", "mae", "r2", NULL };
+	static const char *const few_rank[] = { "precision@10", "recall@10", "ndcg@10", NULL };
 	const char *task = cJSON_GetObjectItemCaseSensitive(doc, "task")->valuestring;
 	enum kf_eval_task t = (enum kf_eval_task)kf_eval_task_parse(task);
 	const char *const *all = kf_eval_metric_names(t), *const *few;
@@ -179,9 +180,11 @@ static int pick_metrics(struct cli *c, const struct kf_args *args, const cJSON *
 		free(copy);
 		return rc;
 	}
-	few = t == KF_EVAL_BINARY ? few_binary : t == KF_EVAL_MULTICLASS ? few_multi : few_reg;
+	few = t == KF_EVAL_BINARY ? few_binary : t == KF_EVAL_MULTICLASS ? few_multi :
+	      t == KF_EVAL_RANKING ? few_rank : few_reg;
+	/* N is the rows; a recommender's example_count is its users, shown */
 	for (i = 0; (nm > 1 ? few : all)[i]; i++)
-		if (strcmp((nm > 1 ? few : all)[i], "example_count"))
+		if (t == KF_EVAL_RANKING || strcmp((nm > 1 ? few : all)[i], "example_count"))
 			kf_strv_push(&c->shown, (nm > 1 ? few : all)[i]);
 	return 0;
 }

@@ -10,7 +10,7 @@ TRIPS=$F/trips.csv
 
 # The models, trained once for the file: a and b are binary logistic
 # models on different features, soft a softmax, lin a linear regression,
-# mf a recommender.
+# mf a recommender (matrix factorisation) trained on ratings_train.csv.
 setup_file() {
 	M=$BATS_FILE_TMPDIR/models
 	export M
@@ -23,7 +23,7 @@ setup_file() {
 	"${k[@]}" train -q --model softmax --data "$TRIPS" --label size --ignore tips,trip_miles \
 		--out "$M/soft" >/dev/null
 	"${k[@]}" train -q --model linear --data "$TRIPS" --label fare --ignore tips --out "$M/lin" >/dev/null
-	"${k[@]}" train -q --model mf --data "$F/ratings.csv" --user user --item item --out "$M/mf" >/dev/null
+	"${k[@]}" train -q --model mf --data "$F/ratings_train.csv" --user user --item item --out "$M/mf" >/dev/null
 }
 
 # jpath FILE EXPR: a Python expression on the JSON document d.
@@ -252,6 +252,18 @@ slice_names() {
 	assert_line --regexp '^payment_type=Mobile +[0-9]+ '
 }
 
+@test "model: a recommender's precision@K, recall@K and ndcg@K on held-out rows, sliced" {
+	run_kf -0 analyze model --model "$M/mf" --data "$F/ratings_test.csv" --slice segment
+	assert_line --index 0 --regexp '^recommend evaluation of 120 rows of .*ratings_test.csv, label item$'
+	assert_line --regexp '^SLICE +N +EXAMPLE_COUNT +PRECISION@1 +PRECISION@5 +PRECISION@10 +RECALL@1 +RECALL@5 +RECALL@10 +NDCG@1 +NDCG@5 +NDCG@10$'
+	assert_line --regexp '^Overall +120 +40 '
+	assert_line --regexp '^segment=new +36 +12 '
+	run_kf -1 analyze model --model "$M/mf" --data "$F/ratings_test.csv" --threshold 'ndcg@10>=0.99'
+	assert_line --regexp '^  FAIL +ndcg@10>=0.99: ndcg@10 0\.[0-9]+ is below the lower bound 0.99 \(ndcg@10>=0.99\)$'
+	run_kf -2 analyze model --model "$M/mf" --data "$F/ratings_test.csv" --label item
+	assert_output 'kf: error: --label: a recommender is evaluated on the (user, item) rows of the data'
+}
+
 @test "model: -o html is one self-contained page with curves, charts and a sortable table" {
 	run_kf -1 analyze model --model "$M/a" --model "$M/b" --data "$TRIPS" --slice trip_start_day \
 		--threshold 'auc>=0.999' -o html
@@ -287,8 +299,10 @@ EOF
 @test "model: bad inputs are clear errors (exit 2)" {
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --label tip
 	assert_output --regexp '^kf: error: label "tip" is not a column of ".*trips.csv" \(did you mean "tips"\?\)$'
+	run_kf -2 analyze model --model "$M/a" --model "$M/mf" --data "$TRIPS"
+	assert_output --regexp '^kf: error: model ".*/mf" is a recommend model, not binary$'
 	run_kf -2 analyze model --model "$M/mf" --data "$TRIPS"
-	assert_output --regexp '^kf: error: model ".*/mf" is a recommender model \(mf\): kf analyze model evaluates binary, multiclass and regression models$'
+	assert_output --regexp '^kf: error: user column "user" is not a column of ".*trips.csv"$'
 	run_kf -2 analyze model --model "$M/a" --model "$M/lin" --data "$TRIPS"
 	assert_output --regexp '^kf: error: model ".*/lin" is a regression model, not binary$'
 	mkdir empty
