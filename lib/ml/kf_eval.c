@@ -32,8 +32,10 @@ struct kf_eval {
 	/* regression: running sums; y mean and squared deviations by Welford
 	 * so r2 has no cancellation */
 	double sse, sae, sum_pred, y_mean, y_m2;
-	/* ranking: sums over queries of precision, recall, ndcg at each cutoff */
-	double prec[KF_EVAL_MAX_K], rec[KF_EVAL_MAX_K], ndcg[KF_EVAL_MAX_K];
+	/* ranking: sums over queries of precision, recall and ndcg at each
+	 * cutoff (allocated for ranking only: a slice per value of a column
+	 * with many values makes many accumulators) */
+	double *prec, *rec, *ndcg;
 };
 
 /* The cutoffs reported (each <= KF_EVAL_MAX_K). */
@@ -63,6 +65,11 @@ struct kf_eval *kf_eval_new(enum kf_eval_task task, size_t n_classes)
 		e->k = n_classes < 2 ? 2 : n_classes;
 		e->confusion = kf_xcalloc(e->k * e->k, sizeof *e->confusion);
 	}
+	if (task == KF_EVAL_RANKING) {
+		e->prec = kf_xcalloc(3 * KF_EVAL_MAX_K, sizeof *e->prec);
+		e->rec = e->prec + KF_EVAL_MAX_K;
+		e->ndcg = e->rec + KF_EVAL_MAX_K;
+	}
 	return e;
 }
 
@@ -72,6 +79,7 @@ void kf_eval_free(struct kf_eval *e)
 		return;
 	free(e->cells);
 	free(e->confusion);
+	free(e->prec);
 	free(e);
 }
 
@@ -135,7 +143,7 @@ static struct cell *table_slot(struct cell *cells, size_t cap, double s)
 
 static void table_grow(struct kf_eval *e)
 {
-	size_t cap = e->cap ? e->cap * 2 : 64, i;
+	size_t cap = e->cap ? e->cap * 2 : 8, i;
 	struct cell *cells = kf_xcalloc(cap, sizeof *cells);
 
 	for (i = 0; i < e->cap; i++)
