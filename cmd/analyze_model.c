@@ -359,22 +359,23 @@ static cJSON *validate(const struct cli *c, cJSON *doc)
 static void record(struct kf_ctx *ctx, const struct cli *c, const cJSON *doc, const cJSON *verdict,
 		   const char *bless_dir)
 {
-	struct kf_store_ref in[40], out[2];
+	struct kf_store_ref *in = kf_xcalloc(c->eo.n_models + 3, sizeof *in), out[2];
 	struct kf_store_props ep = KF_STORE_PROPS_INIT, bp = KF_STORE_PROPS_INIT;
 	struct kf_store_record rec = { .type = "kf.AnalyzeModel", .state = KF_EXEC_COMPLETE, .props = &ep };
 	struct kf_store *st = NULL;
 	struct kf_err err;
-	char *dir = kf_ctx_store_dir(ctx), *json = NULL, tmp[] = "/tmp/kf-evaluation.XXXXXX";
+	const char *tmpdir = getenv("TMPDIR");
+	char *dir = kf_ctx_store_dir(ctx), *json = NULL;
+	char *tmp = kf_path_join(tmpdir && *tmpdir ? tmpdir : "/tmp", "kf-evaluation.XXXXXX");
 	size_t n_in = 0, n_out = 0, i;
 	int64_t id;
 	int fd = -1;
 
 	kf_err_clear(&err);
-	memset(in, 0, sizeof in);
 	memset(out, 0, sizeof out);
 	if (kf_store_open(dir, &st, &err) < 0)
 		goto out;
-	for (i = 0; i < c->eo.n_models && n_in < 36; i++)
+	for (i = 0; i < c->eo.n_models; i++)
 		in[n_in++] = (struct kf_store_ref){ .path = i ? "model" : "candidate", .type = "Model",
 						    .file = c->eo.models[i] };
 	if (c->eo.baseline)
@@ -418,6 +419,8 @@ out:
 		kf_store_ref_release(&in[i]);
 	for (i = 0; i < n_out; i++)
 		kf_store_ref_release(&out[i]);
+	free(in);
+	free(tmp);
 	kf_store_props_release(&ep);
 	kf_store_props_release(&bp);
 	kf_store_close(st);
