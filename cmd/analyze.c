@@ -10,17 +10,23 @@
 #include "data/kf_schema.h"
 #include "data/kf_stats.h"
 #include "data/kf_validate.h"
+#include "store/kf_store.h"
 #include "util/kf_buf.h"
+#include "util/kf_fs.h"
 #include "util/kf_mem.h"
 #include "util/kf_output.h"
 #include "util/kf_str.h"
 #include "util/kf_yaml.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SKIP_BAD_ROWS_OPT \
 	{ 0, "skip-bad-rows", KF_OPT_NONE, NULL, "count and skip malformed rows instead of failing", NULL }
@@ -49,6 +55,211 @@ static void note_bad_rows(const struct kf_ctx *ctx, const struct kf_stats_result
 		kf_print_warning(ctx, "%llu malformed row%s skipped; the first: %s",
 				 (unsigned long long)res->bad_rows, res->bad_rows == 1 ? "" : "s",
 				 res->first_bad ? res->first_bad : "?");
+}
+
+/* ---- recording in the store ------------------------------------------------ */
+
+/* Inputs larger than this are recorded by path, size and modification time
+ * without a digest: hashing them would cost more than the analysis. */
+#define DIGEST_MAX ((off_t)64 << 20)
+
+struct rec_input {
+	const char *event;   /* the event path: "data", "schema", "baseline", ... */
+	const char *type;    /* artifact type: "Dataset", "Schema" */
+	const char *file;    /* "-" for standard input (not recorded) */
+	const char *digest;  /* computed already (struct digests), or NULL */
+};
+
+/* The digests of the data files, computed by a thread of their own while
+ * the analysis reads them (the same bytes, from the page cache), so that
+ * recording costs no time where a CPU is free. */
+struct digests {
+	pthread_t thread;
+	bool started;
+	size_t n;
+	char *const *files;
+	char (*hex)[KF_SHA256_HEX_LEN + 1];   /* "" when not computed */
+};
+
+static void *hash_files(void *arg)
+{
+	struct digests *d = arg;
+	struct stat sb;
+	struct kf_err err;
+	size_t i;
+	bool dir;
+
+	for (i = 0; i < d->n; i++) {
+		if (strcmp(d->files[i], "-") && stat(d->files[i], &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_size <= DIGEST_MAX && kf_store_digest_path(d->files[i], d->hex[i], &dir, &err) < 0)
+			d->hex[i][0] = '\0';
+	}
+	return NULL;
+}
+
+static void digests_start(struct digests *d, char *const *files, size_t n)
+{
+	memset(d, 0, sizeof *d);
+	d->n = n;
+	d->files = files;
+	d->hex = kf_xcalloc(n + 1, sizeof *d->hex);
+	d->started = pthread_create(&d->thread, NULL, hash_files, d) == 0;
+	if (!d->started)
+		hash_files(d);
+}
+
+/* Wait for the digests. */
+static void digests_join(struct digests *d)
+{
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	d->started = false;
+}
+
+/* The digest of file i, or NULL (standard input, too large, unreadable). */
+static const char *digest_of(const struct digests *d, size_t i)
+{
+	return i < d->n && d->hex[i][0] ? d->hex[i] : NULL;
+}
+
+static void digests_release(struct digests *d)
+{
+	digests_join(d);
+	free(d->hex);
+	d->hex = NULL;
+}
+
+struct rec_output {
+	const char *event;
+	const char *type;
+	const char *content;
+	size_t len;
+	const struct kf_store_props *props;
+};
+
+static int write_temp(const char *dir, const struct rec_output *out, char **path, struct kf_err *err)
+{
+	size_t done = 0;
+	int fd;
+
+	*path = kf_path_join(dir, ".analyze-XXXXXX");
+	fd = mkstemp(*path);
+	if (fd < 0)
+		return kf_err_sys(err, "cannot create a file in \"%s\"", dir);
+	while (done < out->len) {
+		ssize_t n = write(fd, out->content + done, out->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return kf_err_sys(err, "cannot write \"%s\"", *path);
+		}
+		done += (size_t)n;
+	}
+	if (close(fd) < 0)
+		return kf_err_sys(err, "cannot write \"%s\"", *path);
+	return 0;
+}
+
+static void input_ref(struct kf_store_ref *r, const struct rec_input *in, struct kf_store_props *props,
+		      char **abs)
+{
+	struct stat sb;
+
+	r->path = in->event;
+	r->type = in->type;
+	r->name = kf_path_basename(in->file);
+	if (in->digest) {
+		*abs = kf_path_absolute(in->file);
+		r->uri = *abs;
+		r->digest_in = in->digest;
+	} else if (stat(in->file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
+		*abs = kf_path_absolute(in->file);
+		r->uri = *abs;
+		kf_store_props_int(props, "size", (int64_t)sb.st_size);
+		kf_store_props_int(props, "mtime", (int64_t)sb.st_mtime);
+		r->props = props;
+	} else {
+		r->file = in->file;
+	}
+}
+
+/* Record the execution with its input and output artifacts. The analysis
+ * is done and printed by then: a store that cannot be written is a warning. */
+static void record(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *exec_props,
+		   const struct rec_input *in, size_t nin, const struct rec_output *out)
+{
+	struct kf_store_ref *refs = kf_xcalloc(nin + 1, sizeof *refs), oref;
+	struct kf_store_props *iprops = kf_xcalloc(nin + 1, sizeof *iprops);
+	struct kf_store_record rec;
+	struct kf_store *st = NULL;
+	char *dir = kf_ctx_store_dir(ctx), *tmp = NULL, **abs = kf_xcalloc(nin + 1, sizeof *abs);
+	const char *context = NULL;
+	int64_t ctx_id = 0, exec_id = 0;
+	struct kf_err err;
+	size_t i, n = 0;
+
+	kf_err_clear(&err);
+	memset(&oref, 0, sizeof oref);
+	memset(&rec, 0, sizeof rec);
+	if (kf_store_open(dir, &st, &err) < 0 || write_temp(dir, out, &tmp, &err) < 0)
+		goto out;
+	for (i = 0; i < nin; i++) {
+		if (!strcmp(in[i].file, "-"))
+			continue;   /* standard input has no name to record */
+		if (!context)
+			context = kf_path_basename(in[i].file);
+		input_ref(&refs[n], &in[i], &iprops[n], &abs[n]);
+		n++;
+	}
+	oref.path = out->event;
+	oref.type = out->type;
+	oref.file = tmp;
+	oref.put = oref.move = true;
+	oref.props = out->props;
+	if (kf_store_context(st, "kf.Analysis", context ? context : "stdin", NULL, 0, &ctx_id, &err) < 0)
+		goto out;
+	rec.type = exec_type;
+	rec.name = ctx->cmd_path;
+	rec.state = KF_EXEC_COMPLETE;
+	rec.props = exec_props;
+	rec.inputs = refs;
+	rec.n_inputs = n;
+	rec.outputs = &oref;
+	rec.n_outputs = 1;
+	rec.contexts = &ctx_id;
+	rec.n_contexts = 1;
+	if (kf_store_record(st, &rec, &exec_id, &err) == 0 && ctx->verbose)
+		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)exec_id, dir);
+out:
+	if (err.code)
+		kf_print_warning(ctx, "not recorded in the store: %s", err.msg);
+	if (tmp)
+		unlink(tmp);   /* moved into the store on success */
+	for (i = 0; i < nin; i++) {
+		kf_store_ref_release(&refs[i]);
+		kf_store_props_release(&iprops[i]);
+		free(abs[i]);
+	}
+	free(refs);
+	free(iprops);
+	free(abs);
+	kf_store_ref_release(&oref);
+	kf_store_close(st);
+	free(tmp);
+	free(dir);
+}
+
+static void record_json(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *eprops,
+			const struct rec_input *in, size_t nin, const char *event, const char *type,
+			const cJSON *doc, const struct kf_store_props *oprops)
+{
+	char *text = cJSON_PrintUnformatted(doc);
+	struct rec_output out = { event, type, text, strlen(text), oprops };
+
+	record(ctx, exec_type, eprops, in, nin, &out);
+	cJSON_free(text);
 }
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -156,27 +367,54 @@ static int compute(const struct kf_ctx *ctx, struct kf_args *args, const char *c
 	return rc;
 }
 
+static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, const struct digests *dg,
+			 struct kf_stats_result *res, cJSON *doc)
+{
+	struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
+	struct rec_input *in = kf_xcalloc((size_t)args->argc + 1, sizeof *in);
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < args->argc; i++)
+		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i], digest_of(dg, (size_t)i) };
+	kf_store_props_int(&op, "num_examples", (int64_t)res->all->rows);
+	kf_store_props_int(&op, "num_features", (int64_t)res->all->n);
+	kf_store_props_int(&ep, "bad_rows", (int64_t)res->bad_rows);
+	if (kf_args_get(args, "slice"))
+		kf_store_props_str(&ep, "slice", kf_args_get(args, "slice"));
+	record_json(ctx, "kf.AnalyzeStats", &ep, in, n, "statistics", "Statistics", doc, &op);
+	free(in);
+	kf_store_props_release(&ep);
+	kf_store_props_release(&op);
+}
+
 static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_stats_result res;
+	struct digests dg;
+	cJSON *doc = NULL;
 	int rc;
 
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
+	digests_start(&dg, args->argv, (size_t)args->argc);
 	rc = compute(ctx, args, (const char *const *)args->argv, (size_t)args->argc, NULL, &res, err);
 	if (rc < 0)
 		goto out;
-	if (want(ctx, "html")) {
+	doc = kf_stats_to_json(&res);
+	if (want(ctx, "html"))
 		rc = print_owned(kf_report_stats_html(&res, NULL, "kf analyze stats"), err);
-	} else if (table_output(ctx)) {
+	else if (table_output(ctx))
 		rc = print_stats_table(ctx, &res, err);
-	} else {
-		cJSON *doc = kf_stats_to_json(&res);
-
+	else
 		rc = kf_print_records(ctx, doc, NULL, "table|json|yaml|html", err);
-		cJSON_Delete(doc);
+	if (rc == 0) {
+		digests_join(&dg);
+		record_stats(ctx, args, &dg, &res, doc);
 	}
 out:
+	digests_release(&dg);
+	cJSON_Delete(doc);
 	kf_stats_result_release(&res);
 	return rc;
 }
@@ -226,11 +464,31 @@ static int print_schema(const struct kf_ctx *ctx, const struct kf_schema *schema
 	return rc;
 }
 
+/* The schema is stored in TFDV's text format, whatever was printed. */
+static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct digests *dg,
+			  const struct kf_schema *schema)
+{
+	struct kf_store_props op = KF_STORE_PROPS_INIT;
+	struct kf_buf text = KF_BUF_INIT;
+	struct rec_input in = { "data", "Dataset", args->argv[0], digest_of(dg, 0) };
+	struct rec_output out = { "schema", "Schema", NULL, 0, &op };
+
+	kf_schema_to_pbtxt(schema, &text);
+	out.content = kf_buf_str(&text);
+	out.len = text.len;
+	kf_store_props_int(&op, "num_features", (int64_t)schema->n);
+	kf_store_props_str(&op, "format", "pbtxt");
+	record(ctx, "kf.AnalyzeSchema", NULL, &in, 1, &out);
+	kf_store_props_release(&op);
+	kf_buf_release(&text);
+}
+
 static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_schema_infer_opts iopts = { 0 };
 	struct kf_stats_result res;
 	struct kf_schema schema;
+	struct digests dg;
 	const char *v;
 	long n;
 	int rc;
@@ -243,12 +501,17 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 		iopts.max_domain = (size_t)n;
 	}
 	iopts.ranges = kf_args_has(args, "infer-ranges");
+	digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &res, err);
 	if (rc == 0) {
 		kf_schema_infer(&schema, res.all, &iopts);
 		rc = print_schema(ctx, &schema, res.source, err);
+		digests_join(&dg);
+		if (rc == 0)
+			record_schema(ctx, args, &dg, &schema);
 		kf_schema_release(&schema);
 	}
+	digests_release(&dg);
 	kf_stats_result_release(&res);
 	return rc;
 }
@@ -284,6 +547,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	struct kf_stats_result res;
 	struct kf_schema schema;
 	cJSON *anomalies = NULL;
+	struct digests dg = { 0 };
 	int rc, n;
 
 	memset(&res, 0, sizeof res);
@@ -293,6 +557,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc < 0)
 		goto out;
 	kf_validate_string_features(&schema, &strings);
+	digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, &strings, &res, err);
 	if (rc < 0)
 		goto out;
@@ -305,9 +570,28 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 		rc = kf_print_outs("no anomalies\n", err);
 	else
 		rc = kf_print_records(ctx, anomalies, cols, "table|json|yaml|html", err);
+	if (rc == 0) {
+		struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
+		struct rec_input in[2] = {
+			{ "data", "Dataset", args->argv[0], NULL },
+			{ "schema", "Schema", kf_args_get(args, "schema"), NULL },
+		};
+
+		digests_join(&dg);
+		in[0].digest = digest_of(&dg, 0);
+
+		if (kf_args_get(args, "environment"))
+			kf_store_props_str(&ep, "environment", kf_args_get(args, "environment"));
+		kf_store_props_int(&op, "num_anomalies", n);
+		record_json(ctx, "kf.AnalyzeValidate", &ep, in, 2, "anomalies", "Anomalies", anomalies, &op);
+		kf_store_props_release(&ep);
+		kf_store_props_release(&op);
+	}
 	if (rc == 0 && n > 0)
 		rc = kf_err_set(err, KF_EFAIL, "%d anomal%s found in \"%s\"", n, n == 1 ? "y" : "ies", res.source);
 out:
+	if (dg.hex)
+		digests_release(&dg);
 	cJSON_Delete(anomalies);
 	kf_stats_result_release(&res);
 	kf_schema_release(&schema);
@@ -367,6 +651,24 @@ static int parse_thresholds(const struct kf_strv *vals, struct kf_drift_threshol
 	return 0;
 }
 
+/* The schema's drift_comparator thresholds, after those of the command line
+ * (which win): infinity_norm for string features, jensen_shannon_divergence
+ * for numeric ones, as kf_drift measures them. */
+static void schema_thresholds(const struct kf_schema *schema, struct kf_drift_threshold **th, size_t *n)
+{
+	size_t i;
+
+	*th = kf_xrealloc(*th, (*n + schema->n + 1) * sizeof **th);
+	for (i = 0; i < schema->n; i++) {
+		const struct kf_schema_feature *f = &schema->f[i];
+
+		if (f->type == KF_SCHEMA_BYTES && f->has_linf)
+			(*th)[(*n)++] = (struct kf_drift_threshold){ f->name, f->linf };
+		else if ((f->type == KF_SCHEMA_INT || f->type == KF_SCHEMA_FLOAT) && f->has_jsd)
+			(*th)[(*n)++] = (struct kf_drift_threshold){ f->name, f->jsd };
+	}
+}
+
 static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	static const struct kf_column cols[] = {
@@ -375,6 +677,8 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	};
 	struct kf_stats_result base, cur;
 	struct kf_drift_threshold *th = NULL;
+	struct kf_schema schema;
+	struct digests dg = { 0 };
 	cJSON *doc = NULL, *it;
 	bool drifted = false;
 	size_t nth;
@@ -382,10 +686,17 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 
 	memset(&base, 0, sizeof base);
 	memset(&cur, 0, sizeof cur);
+	memset(&schema, 0, sizeof schema);
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
 	if ((rc = parse_thresholds(kf_args_all(args, "threshold"), &th, &nth, err)) < 0)
 		goto out;
+	if (kf_args_get(args, "schema")) {
+		if ((rc = kf_schema_load(&schema, kf_args_get(args, "schema"), err)) < 0)
+			goto out;
+		schema_thresholds(&schema, &th, &nth);
+	}
+	digests_start(&dg, args->argv, 2);
 	if ((rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &base, err)) < 0)
 		goto out;
 	if ((rc = compute(ctx, args, (const char *const *)args->argv + 1, 1, NULL, &cur, err)) < 0)
@@ -399,18 +710,36 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = print_owned(kf_report_drift_html(doc, "kf analyze drift"), err);
 	else
 		rc = kf_print_records(ctx, doc, cols, "table|json|yaml|html", err);
+	if (rc == 0) {
+		struct kf_store_props op = KF_STORE_PROPS_INIT;
+		struct rec_input in[2] = {
+			{ "baseline", "Dataset", args->argv[0], NULL }, { "current", "Dataset", args->argv[1], NULL },
+		};
+
+		digests_join(&dg);
+		in[0].digest = digest_of(&dg, 0);
+		in[1].digest = digest_of(&dg, 1);
+
+		kf_store_props_int(&op, "num_drifted", over);
+		record_json(ctx, "kf.AnalyzeDrift", NULL, in, 2, "drift", "Anomalies", doc, &op);
+		kf_store_props_release(&op);
+	}
 	if (rc == 0 && drifted)
 		rc = kf_err_set(err, KF_EFAIL, "%d feature%s drifted above the threshold", over, over == 1 ? "" : "s");
 out:
 	cJSON_Delete(doc);
+	if (dg.hex)
+		digests_release(&dg);
 	kf_stats_result_release(&base);
 	kf_stats_result_release(&cur);
+	kf_schema_release(&schema);
 	free(th);
 	return rc;
 }
 
 static const struct kf_opt drift_opts[] = {
 	{ 't', "threshold", KF_OPT_REQUIRED, "[COL=]X", "fail when COL's distance (every feature's, without COL=) is above X", NULL },
+	{ 's', "schema", KF_OPT_REQUIRED, "FILE", "take thresholds from the schema's drift_comparator", "file" },
 	SKIP_BAD_ROWS_OPT,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
@@ -418,7 +747,7 @@ static const struct kf_opt drift_opts[] = {
 static const struct kf_cmd kf_cmd_analyze_drift = {
 	.name = "drift",
 	.summary = "distribution drift between two datasets, per feature",
-	.usage = "analyze drift [--threshold [COL=]X]... [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
+	.usage = "analyze drift [--threshold [COL=]X]... [--schema FILE] [--skip-bad-rows] [-o table|json|yaml|html] BASELINE CURRENT",
 	.opts = drift_opts,
 	.formats = "table|json|yaml|html",
 	.min_args = 2,

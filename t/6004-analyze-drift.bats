@@ -94,3 +94,18 @@ fare = [i for i in d["items"] if i["name"] == "fare"][0]
 assert fare["distance"] > 0.1, fare
 '
 }
+
+@test "drift: --schema takes TFDV's drift_comparator thresholds; the command line wins" {
+	two_csvs
+	cat >s.pbtxt <<'PB'
+feature { name: "pay" type: BYTES drift_comparator { infinity_norm { threshold: 0.4 } } }
+feature { name: "x" type: INT drift_comparator { jensen_shannon_divergence { threshold: 0.99 } } }
+PB
+	run_kf -1 analyze drift --schema s.pbtxt base.csv cur.csv
+	assert_line --regexp '^pay +L_INFINITY +0.5 +0.4 +true$'
+	assert_line --regexp '^x +JENSEN_SHANNON_DIVERGENCE +1 +0.99 +true$'
+	run_kf -1 analyze drift --schema s.pbtxt -t pay=0.6 base.csv cur.csv
+	assert_line --regexp '^pay +L_INFINITY +0.5 +0.6 +false$'
+	run_kf -0 analyze drift --schema s.pbtxt -t pay=0.6 -t x=1 -t 0 base.csv cur.csv
+	run_kf -2 analyze drift --schema nope.pbtxt base.csv cur.csv
+}

@@ -73,6 +73,17 @@ void kf_csv_free(struct kf_csv *c);
  * (KF_EINPUT for malformed data, with file and line set; KF_EIO). */
 int kf_csv_next(struct kf_csv *c, struct kf_csv_row *row, struct kf_err *err);
 
+/* Several rows at once, all valid together until the next call: as many
+ * as the buffer holds, at most max_rows. 1 and the batch, 0 at the end,
+ * or < 0. Mixing it with kf_csv_next is fine. */
+struct kf_csv_batch {
+	const struct kf_csv_field *fields;   /* row r, column j: fields[r * ncols + j] */
+	const long *lines;                   /* the line each row starts on */
+	size_t nrows, ncols;
+};
+
+int kf_csv_next_batch(struct kf_csv *c, struct kf_csv_batch *b, size_t max_rows, struct kf_err *err);
+
 size_t kf_csv_ncols(const struct kf_csv *c);
 const char *kf_csv_colname(const struct kf_csv *c, size_t i);
 /* Index of a column by name, or -1. */

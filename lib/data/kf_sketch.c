@@ -59,51 +59,60 @@ struct kf_quant_level {
 	unsigned flip;  /* offset of the items kept at the next compaction */
 };
 
-static void insertion_sort(double *a, size_t n)
+/* Doubles (no NaN) as unsigned keys in the same order: flip every bit of a
+ * negative number, only the sign bit of a positive one. */
+static inline uint64_t key_of(double d)
 {
-	size_t i, j;
+	uint64_t u;
 
-	for (i = 1; i < n; i++) {
-		double x = a[i];
-
-		for (j = i; j > 0 && a[j - 1] > x; j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
+	memcpy(&u, &d, sizeof u);
+	return (u >> 63) ? ~u : u | 0x8000000000000000ull;
 }
 
-/* Quicksort on doubles (no NaN), median of three, small parts by insertion. */
-static void sort_doubles(double *a, size_t n)
+static inline double double_of(uint64_t k)
 {
-	while (n > 24) {
-		double x = a[0], y = a[n / 2], z = a[n - 1], pivot, t;
-		size_t i = 0, j = n - 1;
+	uint64_t u = (k >> 63) ? k & 0x7fffffffffffffffull : ~k;
+	double d;
 
-		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		for (;;) {
-			while (a[i] < pivot)
-				i++;
-			while (a[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		/* recurse into the smaller part, loop on the larger */
-		if (j + 1 < n - j - 1) {
-			sort_doubles(a, j + 1);
-			a += j + 1;
-			n -= j + 1;
-		} else {
-			sort_doubles(a + j + 1, n - j - 1);
-			n = j + 1;
-		}
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+/* LSD radix sort, a byte a pass; a pass where every key has the same byte
+ * is skipped, which leaves two or three passes for typical columns (the
+ * exponent bytes of similar numbers, the low bytes of small integers). */
+static void sort_doubles(double *a, size_t n, uint64_t *keys, uint64_t *tmp)
+{
+	size_t count[8][256], i, b;
+	uint64_t *src = keys, *dst = tmp, *t;
+
+	memset(count, 0, sizeof count);
+	for (i = 0; i < n; i++) {
+		uint64_t k = key_of(a[i]);
+
+		keys[i] = k;
+		for (b = 0; b < 8; b++)
+			count[b][(k >> (8 * b)) & 0xff]++;
 	}
-	insertion_sort(a, n);
+	for (b = 0; b < 8; b++) {
+		size_t sum = 0, c;
+
+		if (count[b][(src[0] >> (8 * b)) & 0xff] == n)
+			continue;
+		for (c = 0; c < 256; c++) {
+			size_t x = count[b][c];
+
+			count[b][c] = sum;
+			sum += x;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[b][(src[i] >> (8 * b)) & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	for (i = 0; i < n; i++)
+		a[i] = double_of(src[i]);
 }
 
 void kf_quant_init(struct kf_quant *q, size_t k)
@@ -119,6 +128,8 @@ void kf_quant_release(struct kf_quant *q)
 	for (i = 0; i < q->nlevels; i++)
 		free(q->lv[i].v);
 	free(q->lv);
+	free(q->keys);
+	free(q->eslot);
 	free(q->sv);
 	free(q->sw);
 	memset(q, 0, sizeof *q);
@@ -147,7 +158,7 @@ static void compact(struct kf_quant *q, size_t h)
 	l = &q->lv[h];
 	u = &q->lv[h + 1];
 	if (h == 0)
-		sort_doubles(l->v, l->n);
+		sort_doubles(l->v, l->n, q->keys, q->keys + q->k);
 	has_odd = l->n & 1;
 	if (has_odd)
 		odd = l->v[l->n - 1];
@@ -175,18 +186,124 @@ static void compact(struct kf_quant *q, size_t h)
 		compact(q, h + 1);
 }
 
-void kf_quant_add(struct kf_quant *q, double v)
+static void sketch_add(struct kf_quant *q, double v)
 {
 	struct kf_quant_level *l;
 
-	if (!q->nlevels)
+	if (!q->nlevels) {
 		add_level(q);
+		q->keys = kf_xmalloc(2 * q->k * sizeof *q->keys);
+	}
 	l = &q->lv[0];
 	l->v[l->n++] = v;
-	q->n++;
-	q->dirty = true;
 	if (l->n >= q->k)
 		compact(q, 0);
+}
+
+#define ETAB_SIZE (2 * KF_QUANT_EXACT)
+
+static inline size_t exact_slot(const struct kf_quant *q, uint64_t bits, bool *found)
+{
+	size_t j;
+
+	for (j = (size_t)((bits * 0x9e3779b97f4a7c15ull) >> 40) & (ETAB_SIZE - 1); q->eslot[j].count;
+	     j = (j + 1) & (ETAB_SIZE - 1)) {
+		if (q->eslot[j].bits == bits) {
+			*found = true;
+			return j;
+		}
+	}
+	*found = false;
+	return j;
+}
+
+/* Too many distinct values: replay the counted ones into the compactors. */
+static void spill(struct kf_quant *q)
+{
+	size_t i;
+	uint64_t c;
+
+	q->spilled = true;
+	for (i = 0; i < ETAB_SIZE; i++) {
+		double v;
+
+		memcpy(&v, &q->eslot[i].bits, sizeof v);
+		for (c = 0; c < q->eslot[i].count; c++)
+			sketch_add(q, v);
+	}
+	free(q->eslot);
+	q->eslot = NULL;
+	q->en = 0;
+}
+
+void kf_quant_add(struct kf_quant *q, double v)
+{
+	uint64_t bits;
+	bool found;
+	size_t j;
+
+	q->n++;
+	q->dirty = true;
+	if (!q->spilled) {
+		if (!q->eslot)
+			q->eslot = kf_xcalloc(ETAB_SIZE, sizeof *q->eslot);
+		/* the last value again (runs of equal values are common) */
+		memcpy(&bits, &v, sizeof bits);
+		if (q->en && q->eslot[q->elast].bits == bits) {
+			q->eslot[q->elast].count++;
+			return;
+		}
+		j = exact_slot(q, bits, &found);
+		if (found || q->en < KF_QUANT_EXACT) {
+			if (!found) {
+				q->eslot[j].bits = bits;
+				q->en++;
+			}
+			q->eslot[j].count++;
+			q->elast = j;
+			return;
+		}
+		spill(q);
+	}
+	sketch_add(q, v);
+}
+
+struct vc {
+	double v;
+	uint64_t c;
+};
+
+static int by_value(const void *a, const void *b)
+{
+	double x = ((const struct vc *)a)->v, y = ((const struct vc *)b)->v;
+
+	return (x > y) - (x < y);
+}
+
+/* The exact mode's summary: distinct values in order, cumulative counts. */
+static void summarize_exact(struct kf_quant *q)
+{
+	struct vc *t = kf_xmalloc((q->en ? q->en : 1) * sizeof *t);
+	size_t i, n = 0;
+
+	for (i = 0; q->eslot && i < ETAB_SIZE; i++) {
+		if (!q->eslot[i].count)
+			continue;
+		memcpy(&t[n].v, &q->eslot[i].bits, sizeof t[n].v);
+		t[n++].c = q->eslot[i].count;
+	}
+	qsort(t, q->en, sizeof *t, by_value);
+	free(q->sv);
+	free(q->sw);
+	q->sv = kf_xmalloc((q->en ? q->en : 1) * sizeof *q->sv);
+	q->sw = kf_xmalloc((q->en ? q->en : 1) * sizeof *q->sw);
+	for (i = 0; i < q->en; i++) {
+		q->sv[i] = t[i].v;
+		q->sw[i] = t[i].c + (i ? q->sw[i - 1] : 0);
+	}
+	q->sn = q->en;
+	free(t);
+	q->dirty = false;
 }
 
 /* Sorted values with cumulative weights, merged from every level. */
@@ -198,6 +315,10 @@ static void summarize(struct kf_quant *q)
 
 	if (!q->dirty)
 		return;
+	if (!q->spilled) {
+		summarize_exact(q);
+		return;
+	}
 	for (h = 0; h < q->nlevels; h++)
 		total += q->lv[h].n;
 	free(q->sv);
@@ -210,8 +331,8 @@ static void summarize(struct kf_quant *q)
 	for (h = 0; h < q->nlevels; h++) {
 		struct kf_quant_level *l = &q->lv[h];
 
-		if (h == 0)
-			sort_doubles(l->v, l->n);
+		if (h == 0 && l->n)
+			sort_doubles(l->v, l->n, q->keys, q->keys + q->k);
 		/* merge (sv, sw)[0, sn) with level h into (tv, tw), then swap */
 		a = 0;
 		b = 0;

@@ -7,7 +7,8 @@
  *   rank by at most 2^h, so the sketch tracks the sum of those weights: the
  *   largest possible rank error, kf_quant_err(), exact and not probabilistic.
  *   It is at most n * (floor(log2(n / k)) + 1) / k, and 0 while n < k (exact).
- *   Memory: 2k doubles per level, log2(n / k) + 1 levels.
+ *   Memory: 2k doubles per level, log2(n / k) + 1 levels. A column with at
+ *   most KF_QUANT_EXACT distinct values is counted exactly instead (error 0).
  *
  * kf_hll — HyperLogLog distinct count, 2^12 one-byte registers: standard
  *   error 1.04 / sqrt(4096) = 1.6%.
@@ -29,12 +30,25 @@ uint64_t kf_sketch_hash(const void *data, size_t len);
 /* ---- quantiles ---- */
 struct kf_quant_level;
 
+struct kf_quant_slot {
+	uint64_t bits;    /* the value's bits */
+	uint64_t count;   /* 0: an empty slot */
+};
+
 struct kf_quant {
 	size_t k;                      /* items per level before it compacts (even) */
 	size_t nlevels;
 	struct kf_quant_level *lv;
 	uint64_t n;                    /* values added */
 	uint64_t err;                  /* largest possible rank error so far */
+	uint64_t *keys;                /* 2k scratch keys for sorting */
+	/* exact mode, until more than KF_QUANT_EXACT distinct values: each
+	 * value and its count (no sorting, no error); then replayed into the
+	 * compactors */
+	bool spilled;
+	struct kf_quant_slot *eslot;   /* open addressing, 2 * KF_QUANT_EXACT slots */
+	size_t elast;                  /* slot of the last value added */
+	size_t en;                     /* distinct values */
 	/* sorted (value, cumulative weight) summary, rebuilt after adds */
 	double *sv;
 	uint64_t *sw;
@@ -43,6 +57,7 @@ struct kf_quant {
 };
 
 #define KF_QUANT_K 4096
+#define KF_QUANT_EXACT 1024
 
 void kf_quant_init(struct kf_quant *q, size_t k);   /* k 0 = KF_QUANT_K */
 void kf_quant_release(struct kf_quant *q);

@@ -6,10 +6,13 @@
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
+#include "util/kf_time.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const double out_quantiles[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99 };
 
@@ -91,10 +94,13 @@ static inline void add_number(struct kf_stats_feature *f, double v)
 			f->ninf++;
 		return;
 	}
-	f->finite++;
-	d = v - f->mean;
-	f->mean += d / (double)f->finite;
-	f->m2 += d * (v - f->mean);
+	/* sums shifted by the first value: one pass without a division per
+	 * value, and without the cancellation of plain sums of squares */
+	if (!f->finite++)
+		f->shift = v;
+	d = v - f->shift;
+	f->s1 += d;
+	f->s2 += d * d;
 	if (v < f->min)
 		f->min = v;
 	if (v > f->max)
@@ -138,6 +144,25 @@ static inline void add_value(struct kf_stats_feature *f, const char *s, size_t l
 		kf_freq_add(&f->freq, s, len, 1);
 }
 
+/* Worker threads sharing out the columns of each batch of rows: a column
+ * (and its features in every slice) is only ever touched by one thread. */
+struct pool {
+	pthread_t *threads;
+	size_t n;                     /* workers; the reading thread is one more */
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	uint64_t gen;
+	size_t pending;
+	bool quit;
+	struct acc *a;                /* the job: this batch */
+	const struct kf_csv_batch *b;
+	/* when waiting for the workers costs more than the work done here
+	 * meanwhile, the CPUs are busy elsewhere: go on alone */
+	int64_t work_ns, wait_ns;
+	size_t batches;
+	bool alone;
+};
+
 /* The accumulation state while reading. */
 struct acc {
 	struct kf_stats_result *res;
@@ -145,7 +170,133 @@ struct acc {
 	size_t *colmap;       /* column of the current input -> feature index */
 	size_t colmap_n;
 	long slice_col;       /* column of the current input, -1 none */
+	struct kf_stats **row_slice;  /* per row of the batch: its slice, or NULL */
+	size_t row_slice_cap;
+	struct pool *pool;
 };
+
+static void add_columns(struct acc *a, const struct kf_csv_batch *b, size_t first, size_t step)
+{
+	struct kf_stats *all = a->res->all;
+	size_t j, r;
+
+	for (j = first; j < b->ncols; j += step) {
+		struct kf_stats_feature *f = &all->f[a->colmap[j]];
+
+		for (r = 0; r < b->nrows; r++) {
+			const struct kf_csv_field *fld = &b->fields[r * b->ncols + j];
+
+			add_value(f, fld->s, fld->len);
+			if (a->row_slice[r])
+				add_value(&a->row_slice[r]->f[a->colmap[j]], fld->s, fld->len);
+		}
+	}
+}
+
+struct worker {
+	struct pool *p;
+	size_t index;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *p = w->p;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->gen == seen && !p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		pthread_mutex_unlock(&p->mu);
+		add_columns(p->a, p->b, w->index + 1, p->n + 1);
+		pthread_mutex_lock(&p->mu);
+		if (--p->pending == 0)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	free(w);
+	return NULL;
+}
+
+static struct pool *pool_new(size_t threads)
+{
+	struct pool *p;
+	size_t i;
+
+	if (threads < 2)
+		return NULL;
+	p = kf_xcalloc(1, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->threads = kf_xcalloc(threads - 1, sizeof *p->threads);
+	for (i = 0; i + 1 < threads; i++) {
+		struct worker *w = kf_xmalloc(sizeof *w);
+
+		w->p = p;
+		w->index = i;
+		if (pthread_create(&p->threads[i], NULL, work, w) != 0) {
+			free(w);
+			break;   /* fewer threads then */
+		}
+		p->n++;
+	}
+	return p;
+}
+
+static void pool_free(struct pool *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->n; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	free(p->threads);
+	free(p);
+}
+
+/* Add a batch: the columns shared out between the pool and this thread. */
+static void add_batch(struct acc *a, const struct kf_csv_batch *b)
+{
+	struct pool *p = a->pool;
+	int64_t t0, t1, t2;
+
+	if (!p || !p->n || p->alone || b->ncols < 2 || b->nrows < 64) {
+		add_columns(a, b, 0, 1);
+		return;
+	}
+	t0 = kf_time_mono_ns();
+	pthread_mutex_lock(&p->mu);
+	p->a = a;
+	p->b = b;
+	p->pending = p->n;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	add_columns(a, b, 0, p->n + 1);
+	t1 = kf_time_mono_ns();
+	pthread_mutex_lock(&p->mu);
+	while (p->pending)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	t2 = kf_time_mono_ns();
+	p->work_ns += t1 - t0;
+	p->wait_ns += t2 - t1;
+	if (++p->batches >= 4 && p->wait_ns > p->work_ns)
+		p->alone = true;
+}
 
 static size_t feature_index(struct kf_stats *all, const char *name, const struct kf_strv *as_strings)
 {
@@ -182,8 +333,8 @@ static void map_columns(struct acc *a, struct kf_csv *c)
 	a->colmap_n = n;
 }
 
-static int slice_of(struct acc *a, const struct kf_csv_row *row, struct kf_stats **out,
-		    const char *file, struct kf_err *err)
+static int slice_of(struct acc *a, const struct kf_csv_field *row, size_t ncols, long line,
+		    struct kf_stats **out, const char *file, struct kf_err *err)
 {
 	struct kf_stats_result *res = a->res;
 	struct kf_buf name = KF_BUF_INIT;
@@ -194,7 +345,7 @@ static int slice_of(struct acc *a, const struct kf_csv_row *row, struct kf_stats
 	if (!a->opts->slice)
 		return 0;
 	kf_buf_printf(&name, "%s=", a->opts->slice);
-	fld = a->slice_col >= 0 && (size_t)a->slice_col < row->n ? &row->fields[a->slice_col] : NULL;
+	fld = a->slice_col >= 0 && (size_t)a->slice_col < ncols ? &row[a->slice_col] : NULL;
 	if (fld && fld->len)
 		kf_buf_add(&name, fld->s, strnlen(fld->s, fld->len));
 	else
@@ -206,7 +357,7 @@ static int slice_of(struct acc *a, const struct kf_csv_row *row, struct kf_stats
 	if (i == res->nslices) {
 		if (res->nslices == KF_STATS_MAX_SLICES) {
 			kf_buf_release(&name);
-			return kf_err_at(err, KF_EINPUT, file, (int)row->line, 0,
+			return kf_err_at(err, KF_EINPUT, file, (int)line, 0,
 					 "more than %d distinct values in slice column \"%s\"",
 					 KF_STATS_MAX_SLICES, a->opts->slice);
 		}
@@ -221,10 +372,10 @@ static int slice_of(struct acc *a, const struct kf_csv_row *row, struct kf_stats
 static int read_input(struct acc *a, const char *path, struct kf_err *err)
 {
 	struct kf_csv_opts copts = { 0 };
-	struct kf_stats *all = a->res->all, *slice;
-	struct kf_csv_row row;
+	struct kf_stats *all = a->res->all;
+	struct kf_csv_batch b;
 	struct kf_csv *c = NULL;
-	size_t i;
+	size_t r;
 	int rc;
 
 	copts.skip_bad_rows = a->opts->skip_bad_rows;
@@ -240,19 +391,24 @@ static int read_input(struct acc *a, const char *path, struct kf_err *err)
 			       a->opts->slice);
 		goto out;
 	}
-	while ((rc = kf_csv_next(c, &row, err)) > 0) {
+	while ((rc = kf_csv_next_batch(c, &b, 1u << 15, err)) > 0) {
 		map_columns(a, c);
-		if ((rc = slice_of(a, &row, &slice, kf_csv_name(c), err)) < 0)
-			goto out;
-		all->rows++;
-		for (i = 0; i < row.n; i++)
-			add_value(&all->f[a->colmap[i]], row.fields[i].s, row.fields[i].len);
-		if (slice) {
-			ensure_features(slice, all, all->n, a->opts->as_strings);
-			slice->rows++;
-			for (i = 0; i < row.n; i++)
-				add_value(&slice->f[a->colmap[i]], row.fields[i].s, row.fields[i].len);
+		if (b.nrows > a->row_slice_cap)
+			KF_GROW(a->row_slice, a->row_slice_cap, b.nrows);
+		for (r = 0; r < b.nrows; r++) {
+			struct kf_stats *slice;
+
+			rc = slice_of(a, b.fields + r * b.ncols, b.ncols, b.lines[r], &slice, kf_csv_name(c), err);
+			if (rc < 0)
+				goto out;
+			if (slice) {
+				ensure_features(slice, all, all->n, a->opts->as_strings);
+				slice->rows++;
+			}
+			a->row_slice[r] = slice;
 		}
+		all->rows += b.nrows;
+		add_batch(a, &b);
 	}
 	a->res->bad_rows += kf_csv_bad_rows(c);
 	if (kf_csv_first_bad(c) && !a->res->first_bad)
@@ -262,19 +418,45 @@ out:
 	return rc;
 }
 
+/* Mean and the sum of squared deviations from the shifted sums. */
+static void finish(struct kf_stats *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct kf_stats_feature *f = &s->f[i];
+		double n = (double)f->finite, m;
+
+		if (!f->finite)
+			continue;
+		m = f->s1 / n;
+		f->mean = f->shift + m;
+		f->m2 = f->s2 - f->s1 * m;
+		if (f->m2 < 0)
+			f->m2 = 0;
+	}
+}
+
 int kf_stats_compute(struct kf_stats_result *res, const char *const *paths, size_t npaths,
 		     const struct kf_stats_opts *opts, struct kf_err *err)
 {
 	struct kf_stats_opts def = { 0 };
 	struct kf_strv names = KF_STRV_INIT;
 	struct acc a = { 0 };
-	size_t i;
+	size_t i, threads;
 	int rc = 0;
 
 	memset(res, 0, sizeof *res);
 	a.res = res;
 	a.opts = opts ? opts : &def;
 	res->all = stats_new("all");
+	threads = a.opts->threads;
+	if (!threads) {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = online < 1 ? 1 : online > 4 ? 4 : (size_t)online;
+	}
+	a.pool = pool_new(threads);
 	for (i = 0; i < npaths; i++) {
 		kf_strv_push(&names, paths[i]);
 		if ((rc = read_input(&a, paths[i], err)) < 0)
@@ -282,8 +464,13 @@ int kf_stats_compute(struct kf_stats_result *res, const char *const *paths, size
 	}
 	for (i = 0; i < res->nslices; i++)
 		ensure_features(res->slices[i], res->all, res->all->n, a.opts->as_strings);
+	finish(res->all);
+	for (i = 0; i < res->nslices; i++)
+		finish(res->slices[i]);
 	res->source = kf_strv_join(&names, ",");
 	kf_strv_release(&names);
+	pool_free(a.pool);
+	free(a.row_slice);
 	free(a.colmap);
 	return rc;
 }

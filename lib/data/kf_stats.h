@@ -3,8 +3,8 @@
  *
  * For every column: values present and missing (an empty field), the
  * kinds of the values seen (bool, int, float, string) and their join, the
- * column's type. For numbers: mean and standard deviation (Welford; the
- * population deviation, as TFDV reports it), zeros, NaN and infinities,
+ * column's type. For numbers: mean and standard deviation (shifted sums:
+ * the population deviation, as TFDV reports it), zeros, NaN and infinities,
  * min and max (exact), quantiles and the median from a kf_quant sketch
  * (rank error reported), histograms derived from the sketch. For strings
  * and booleans: distinct values, top values with counts, average length
@@ -17,7 +17,13 @@
  *
  * Several inputs accumulate into one dataset, columns matched by name; a
  * column one input lacks is missing in its rows. With a slice column, each
- * of its values (up to KF_STATS_MAX_SLICES) also gets its own dataset. */
+ * of its values (up to KF_STATS_MAX_SLICES) also gets its own dataset.
+ *
+ * Rows are read in batches; the columns of a batch are shared out between
+ * threads (each column, in every dataset, only ever updated by one), so
+ * the results do not depend on the number of threads. When waiting for the
+ * other threads takes longer than the reading thread's own share (CPUs
+ * busy elsewhere), the reading thread goes on alone. */
 #ifndef KF_STATS_H
 #define KF_STATS_H
 
@@ -45,7 +51,8 @@ struct kf_stats_feature {
 	/* numbers (int and float values) */
 	uint64_t num;                 /* numeric values, NaN and infinities included */
 	uint64_t finite, zeros, nan, pinf, ninf;
-	double mean, m2, min, max;    /* over the finite values */
+	double shift, s1, s2;         /* sums of (v - shift) and its square, shift = the first value */
+	double mean, m2, min, max;    /* over the finite values (mean, m2 set by kf_stats_compute) */
 	struct kf_quant quant;
 	/* strings and booleans */
 	bool counting_strings;
@@ -64,6 +71,7 @@ struct kf_stats_opts {
 	bool skip_bad_rows;
 	const struct kf_strv *as_strings;  /* columns counted as strings from the start */
 	enum kf_csv_format format;         /* KF_CSV_AUTO unless told */
+	size_t threads;                    /* 0: one per CPU, at most 4; 1: none */
 };
 
 struct kf_stats_result {

@@ -249,6 +249,29 @@ static void test_hostile(void)
 			sum += atoll(row.fields[0].s);
 		TAP_OK(kf_csv_rows(c) == 100000 && sum == 4999950000LL, "100000 rows across refills");
 		kf_csv_free(c);
+		{
+			struct kf_csv_batch b;
+			size_t r, nb = 0, nrows = 0;
+			int ok = 1;
+
+			sum = 0;
+			rc = kf_csv_open(&c, p, NULL, &err);
+			while (rc == 0 && kf_csv_next_batch(c, &b, 1000, &err) > 0) {
+				nb++;
+				nrows += b.nrows;
+				ok &= b.nrows <= 1000 && b.ncols == 2;
+				for (r = 0; r < b.nrows; r++) {
+					sum += atoll(b.fields[r * 2].s);
+					ok &= (size_t)atoll(b.fields[r * 2].s) % 7 ?
+						!strncmp(b.fields[r * 2 + 1].s, "q,", 2) :
+						!strcmp(b.fields[r * 2 + 1].s, "plain");
+					ok &= b.lines[r] == atoll(b.fields[r * 2].s) + 2;
+				}
+			}
+			TAP_OK(ok && nrows == 100000 && sum == 4999950000LL && kf_csv_rows(c) == 100000 && nb >= 100,
+			       "the same rows in batches, all valid together (%zu batches)", nb);
+			kf_csv_free(c);
+		}
 		kf_buf_release(&text);
 		free(p);
 	}

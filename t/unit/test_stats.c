@@ -252,6 +252,46 @@ static void test_stats(void)
 	free(p);
 }
 
+/* Threads share out columns: the same numbers whatever their count. */
+static void test_threads(void)
+{
+	struct kf_buf text = KF_BUF_INIT;
+	struct kf_stats_result r1, r3;
+	struct kf_stats_opts o1 = { 0 }, o3 = { 0 };
+	struct kf_err err;
+	const char *paths[1];
+	char *p, *j1, *j3;
+	cJSON *d1, *d3;
+	size_t i;
+
+	kf_buf_adds(&text, "a,b,c,s\n");
+	for (i = 0; i < 200000; i++)
+		kf_buf_printf(&text, "%zu,%.3f,%llu,k%llu\n", i % 977, (double)(rng() % 100000) / 7.0,
+			      (unsigned long long)(rng() % 5), (unsigned long long)(rng() % 50));
+	p = write_file("threads.csv", text.data);
+	paths[0] = p;
+	kf_err_clear(&err);
+	o1.threads = 1;
+	o3.threads = 3;
+	o1.slice = o3.slice = "c";
+	kf_stats_compute(&r1, paths, 1, &o1, &err);
+	kf_stats_compute(&r3, paths, 1, &o3, &err);
+	d1 = kf_stats_to_json(&r1);
+	d3 = kf_stats_to_json(&r3);
+	j1 = cJSON_PrintUnformatted(d1);
+	j3 = cJSON_PrintUnformatted(d3);
+	TAP_OK(r1.all->rows == 200000 && r3.nslices == 5 && !strcmp(j1, j3),
+	       "1 and 3 threads give the same statistics, slices included");
+	cJSON_free(j1);
+	cJSON_free(j3);
+	cJSON_Delete(d1);
+	cJSON_Delete(d3);
+	kf_stats_result_release(&r1);
+	kf_stats_result_release(&r3);
+	kf_buf_release(&text);
+	free(p);
+}
+
 static void test_schema(void)
 {
 	static const char pbtxt[] =
@@ -392,6 +432,7 @@ int main(void)
 	test_quant();
 	test_hll_freq();
 	test_stats();
+	test_threads();
 	test_schema();
 	test_validate_drift();
 	kf_err_clear(&err);
