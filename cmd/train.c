@@ -6,10 +6,12 @@
 #include "kf_cmd.h"
 #include "kf_print.h"
 #include "ml/kf_allreduce.h"
+#include "ml/kf_bundle.h"
 #include "ml/kf_dense.h"
 #include "ml/kf_train.h"
 #include "ml/kf_trainjob.h"
 #include "ml/kf_xgb.h"
+#include "store/kf_store.h"
 #include "util/kf_buf.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
@@ -43,7 +45,7 @@ static const struct kf_opt train_opts[] = {
 	{ 0, "eval-fraction", KF_OPT_REQUIRED, "F", "a random fraction F of the rows is eval", NULL },
 	{ 0, "split-seed", KF_OPT_REQUIRED, "S", "seed of --eval-fraction (default 1)", NULL },
 	{ 0, "out", KF_OPT_REQUIRED, "DIR", "write the model bundle (and checkpoints) here", "dir" },
-	{ 0, "epochs", KF_OPT_REQUIRED, "N", "passes over the data (default 20; mlp 30)", NULL },
+	{ 0, "epochs", KF_OPT_REQUIRED, "N", "passes over the data (default 10; mlp 30)", NULL },
 	{ 0, "lr", KF_OPT_REQUIRED, "X", "Adam learning rate (default 0.02; mlp 0.002)", NULL },
 	{ 0, "batch", KF_OPT_REQUIRED, "N", "mini-batch size (default 256)", NULL },
 	{ 0, "l2", KF_OPT_REQUIRED, "X", "L2 penalty on the weights (default 1e-5)", NULL },
@@ -144,7 +146,7 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	struct kf_train_opts *o = &p->o;
 	const struct kf_strv *ign = kf_args_all(a, "ignore");
 	const char *split = kf_args_get(a, "eval-split");
-	double d;
+	bool mlp;
 	long l;
 	size_t i;
 	int rc;
@@ -197,8 +199,8 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	if ((rc = int_opt(a, "seed", 0, 1L << 62, &l, err)) < 0)
 		return rc;
 	o->seed = rc ? (uint64_t)l : 1;
-	bool mlp = !strcmp(o->model, "mlp");
-	o->epochs = mlp ? 30 : 20;
+	mlp = !strcmp(o->model, "mlp");
+	o->epochs = mlp ? 30 : 10;
 	if ((rc = int_opt(a, "epochs", 1, 100000, &l, err)) < 0)
 		return rc;
 	if (rc)
@@ -263,7 +265,6 @@ static int parse_train(const struct kf_args *a, struct parsed *p, struct kf_err 
 	p->ps = 0;
 	if ((rc = int_opt(a, "ps", 0, 1, &p->ps, err)) < 0)
 		return rc;
-	(void)d;
 	return 0;
 }
 
@@ -370,6 +371,95 @@ static int print_metrics(const cJSON *m, struct kf_err *err)
 	return rc;
 }
 
+/* ---- lineage ------------------------------------------------------------------ */
+
+/* Record the training as a kf.Train execution: the data (and eval data)
+ * in, the model bundle, its fitted transform and its metrics out, stored
+ * content-addressed; then name those ids in the --out copy's kf-model.json
+ * ("lineage"; the stored copy is the bundle as it was trained). */
+static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, const cJSON *metrics,
+			   struct kf_err *err)
+{
+	char *dir = kf_ctx_store_dir(ctx), *abs_out = kf_path_absolute(o->out);
+	char *transform = kf_path_join(o->out, "transform.json"), *mfile = kf_path_join(o->out, "metrics.json");
+	struct kf_store *st = NULL;
+	struct kf_store_props ep = KF_STORE_PROPS_INIT, mp = KF_STORE_PROPS_INIT;
+	struct kf_store_ref in[2], out[3];
+	struct kf_store_record rec;
+	size_t n_in = 0, n_out = 0, i;
+	int64_t ctx_id = 0, exec_id = 0;
+	cJSON *lin;
+	int rc;
+
+	memset(in, 0, sizeof in);
+	memset(out, 0, sizeof out);
+	rc = kf_store_open(dir, &st, err);
+	if (rc < 0)
+		goto out;
+	kf_store_props_str(&ep, "model", o->model);
+	if (o->label)
+		kf_store_props_str(&ep, "label", o->label);
+	if (o->label_expr)
+		kf_store_props_str(&ep, "label_expr", o->label_expr);
+	kf_store_props_int(&ep, "seed", (int64_t)o->seed);
+	kf_store_props_str(&ep, "out", abs_out);
+	kf_store_props_from_json(&ep, metrics);
+	kf_store_props_from_json(&mp, metrics);
+	in[n_in++] = (struct kf_store_ref){ .path = "data", .type = "Dataset", .file = o->data };
+	if (o->eval)
+		in[n_in++] = (struct kf_store_ref){ .path = "eval", .type = "Dataset", .file = o->eval };
+	out[n_out++] = (struct kf_store_ref){ .path = "model", .type = "Model", .file = o->out, .put = true };
+	if (kf_fs_exists(transform))
+		out[n_out++] = (struct kf_store_ref){ .path = "transform", .type = "Transform", .file = transform, .put = true };
+	out[n_out++] = (struct kf_store_ref){ .path = "metrics", .type = "Metrics", .file = mfile, .put = true, .props = &mp };
+	rc = kf_store_context(st, "kf.Training", abs_out, NULL, 0, &ctx_id, err);
+	if (rc < 0)
+		goto out;
+	memset(&rec, 0, sizeof rec);
+	rec.type = "kf.Train";
+	rec.name = o->model;
+	rec.state = KF_EXEC_COMPLETE;
+	rec.props = &ep;
+	rec.inputs = in;
+	rec.n_inputs = n_in;
+	rec.outputs = out;
+	rec.n_outputs = n_out;
+	rec.contexts = &ctx_id;
+	rec.n_contexts = 1;
+	rc = kf_store_record(st, &rec, &exec_id, err);
+	if (rc < 0)
+		goto out;
+	lin = cJSON_CreateObject();
+	cJSON_AddStringToObject(lin, "store", kf_store_dir(st));
+	cJSON_AddNumberToObject(lin, "execution", (double)exec_id);
+	cJSON_AddNumberToObject(lin, "context", (double)ctx_id);
+	for (i = 0; i < n_in; i++)
+		cJSON_AddNumberToObject(lin, in[i].path, (double)in[i].id);
+	for (i = 0; i < n_out; i++) {
+		char key[64];
+
+		snprintf(key, sizeof key, "%sArtifact", out[i].path);
+		cJSON_AddNumberToObject(lin, key, (double)out[i].id);
+	}
+	rc = kf_bundle_set_section(o->out, "lineage", lin, err);
+	cJSON_Delete(lin);
+	if (rc == 0 && ctx->verbose)
+		kf_print_info(ctx, "kf: recorded execution %lld in %s", (long long)exec_id, kf_store_dir(st));
+out:
+	for (i = 0; i < 2; i++)
+		kf_store_ref_release(&in[i]);
+	for (i = 0; i < 3; i++)
+		kf_store_ref_release(&out[i]);
+	kf_store_props_release(&ep);
+	kf_store_props_release(&mp);
+	kf_store_close(st);
+	free(dir);
+	free(abs_out);
+	free(transform);
+	free(mfile);
+	return rc;
+}
+
 /* ---- --workers: the TFJob that runs this training ----------------------------- */
 
 /* The replica command: this invocation's own options, without the job
@@ -424,7 +514,8 @@ static cJSON *replica_spec(const char *image, const struct kf_strv *args, int re
 	return spec;
 }
 
-static cJSON *build_tfjob(const struct kf_args *a, const struct parsed *p)
+/* store: the replicas' --store for a local run (NULL in an emitted job). */
+static cJSON *build_tfjob(const struct kf_args *a, const struct parsed *p, const char *store)
 {
 	struct kf_strv args = KF_STRV_INIT;
 	const char *name = kf_args_has(a, "name") ? kf_args_get(a, "name") : "kf-train";
@@ -432,6 +523,10 @@ static cJSON *build_tfjob(const struct kf_args *a, const struct parsed *p)
 	cJSON *job = cJSON_CreateObject(), *md, *spec, *rs, *rp;
 
 	replica_args(a, &args);
+	if (store) {
+		kf_strv_push(&args, "--store");
+		kf_strv_push(&args, store);
+	}
 	cJSON_AddStringToObject(job, "apiVersion", "kubeflow.org/v1");
 	cJSON_AddStringToObject(job, "kind", "TFJob");
 	md = cJSON_AddObjectToObject(job, "metadata");
@@ -550,7 +645,12 @@ static int run_train(struct kf_ctx *ctx, struct kf_args *a, struct kf_err *err)
 		goto out;
 	}
 	if (p.workers) {
-		cJSON *job = build_tfjob(a, &p);
+		char *store = kf_args_has(a, "emit") ? NULL : kf_ctx_store_dir(ctx);
+		char *abs = store ? kf_path_absolute(store) : NULL;
+		cJSON *job = build_tfjob(a, &p, abs);
+
+		free(store);
+		free(abs);
 
 		if (kf_args_has(a, "emit")) {
 			struct kf_buf y = KF_BUF_INIT;
@@ -592,6 +692,8 @@ static int run_train(struct kf_ctx *ctx, struct kf_args *a, struct kf_err *err)
 	p.o.progress = show_progress;
 	p.o.progress_arg = ctx;
 	rc = kf_train_run(&p.o, &metrics, err);
+	if (rc == 0 && p.o.rank == 0)
+		rc = record_training(ctx, &p.o, metrics, err);
 	if (rc == 0)
 		rc = print_metrics(metrics, err);
 out:

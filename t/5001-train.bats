@@ -92,7 +92,7 @@ mod:5:4"
 @test "--resume continues from the last checkpoint and gives the same model" {
 	train_logistic full --epochs 6
 	train_logistic part --epochs 3
-	run jv part/checkpoint/state.json 'd["epoch"]'
+	run python3 -c "import json, sys; b = open(sys.argv[1], 'rb').read(); n = int.from_bytes(b[8:16], 'little'); print(json.loads(b[16:16 + n])['epoch'])" part/checkpoint/checkpoint.bin
 	assert_output 3
 	train_logistic part --epochs 6 --resume
 	cmp full/weights.bin part/weights.bin
@@ -166,4 +166,72 @@ YAML
 	mem_auc=$output
 	run jv stream/metrics.json 'd["auc"]'
 	awk -v a="$mem_auc" -v b="$output" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 0.02) }'
+}
+
+@test "training is recorded in the store: data in; model, transform, metrics out" {
+	train_logistic m
+	run jv m/kf-model.json '[d["lineage"]["execution"], d["lineage"]["modelArtifact"] > 0, d["lineage"]["store"]]'
+	assert_output "1
+True
+$KF_STORE"
+	run sqlite3 "$KF_STORE/kf.db" "select ev.type, p.step_key, t.name from Event ev join EventPath p on p.event_id = ev.id
+		join Artifact a on a.id = ev.artifact_id join Type t on t.id = a.type_id order by ev.type, p.step_key"
+	assert_output "3|data|Dataset
+4|metrics|Metrics
+4|model|Model
+4|transform|Transform"
+	run sqlite3 "$KF_STORE/kf.db" "select t.name, e.name from Execution e join Type t on t.id = e.type_id"
+	assert_output "kf.Train|logistic"
+}
+
+@test "mf learns user-item data and recommends unseen items" {
+	python3 - <<'PY'
+import random
+r = random.Random(3)
+with open("trx.csv", "w") as f:
+    f.write("user,items\n")
+    for u in range(60):
+        group = u % 3   # three tastes: items a*, b*, c*
+        for _ in range(4):
+            picks = [f"{'abc'[group]}{r.randint(0, 5)}" for _ in range(3)]
+            f.write(f"u{u},{'|'.join(picks)}\n")
+with open("users.csv", "w") as f:
+    f.write("user\nu0\nu1\nnobody\n")
+PY
+	run_kf -0 train --model mf --data trx.csv --user user --item items --item-sep '|' --factors 4 --iters 8 \
+		--eval-split mod:4:3 --out m
+	assert_line --regexp '^recall_at_10=0\.[0-9]+$'
+	assert_line 'users=60'
+	run_kf -0 train predict --model-dir m --data users.csv --top-k 3
+	assert_line --index 0 'user,rank,item,score'
+	# u0 likes a*, u1 likes b*: the best unseen item comes from their group
+	assert_line --regexp '^u0,1,a[0-5],0\.[0-9]+'
+	assert_line --regexp '^u1,1,b[0-5],0\.[0-9]+'
+	# an unknown user gets the most popular items
+	[ "$(grep -c '^nobody,' <<<"$output")" -eq 3 ]
+	run_kf -0 train --model mf --data trx.csv --user user --item items --item-sep '|' --factors 4 --iters 8 \
+		--eval-split mod:4:3 --out m2
+	cmp m/weights.bin m2/weights.bin
+	printf 'user,item,stars\nu1,a,5\nu1,b,1\nu2,a,4\nu2,c,2\nu3,b,2\nu3,c,5\nu4,a,5\n' > ratings.csv
+	run_kf -0 train --model mf --data ratings.csv --user user --item item --rating stars --factors 2 --out e
+	run jv e/kf-model.json 'd["model"]["feedback"]'
+	assert_output explicit
+}
+
+@test "xgboost trains through libxgboost and round-trips through predict" {
+	kf version | grep -q xgboost || skip "kf built without libxgboost"
+	run_kf -0 train --model xgboost --data "$DATA" --label churned --ignore customer,segment,spend \
+		--eval-split mod:5:4 --rounds 30 --out x --predictions x.csv
+	assert_line --regexp '^auc=0\.[6-9]'
+	[ -f x/model.json ]
+	run_kf -0 train predict --model-dir x --data "$DATA"
+	[ "$output" = "$(cat x.csv)" ]
+}
+
+@test "xgboost is absent from --help when not built" {
+	kf version | grep -q xgboost && skip "kf built with libxgboost"
+	run_kf -0 train -h
+	refute_output --partial xgboost
+	refute_output --partial -- --rounds
+	run_kf -2 train --model xgboost --data "$DATA" --label churned --out x
 }

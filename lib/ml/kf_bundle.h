@@ -101,6 +101,10 @@ int kf_bundle_read_weights(const char *dir, const char *name, double *w, size_t 
 /* Write meta as dir/kf-model.json (atomically, last). */
 int kf_bundle_write_meta(const char *dir, const cJSON *meta, struct kf_err *err);
 
+/* Add (or replace) a top-level section of dir/kf-model.json, e.g. the
+ * store ids under "lineage", keeping every number exact. */
+int kf_bundle_set_section(const char *dir, const char *key, const cJSON *value, struct kf_err *err);
+
 /* The "model" section for a dense model, and the reverse. */
 cJSON *kf_bundle_nn_json(const struct kf_nn *nn, const char *weights_sha256);
 int kf_bundle_nn_from_json(struct kf_nn *nn, const cJSON *model, const char *dir,

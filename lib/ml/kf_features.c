@@ -1,6 +1,7 @@
 /* kf_features: feature spec, streaming fit, transform, JSON round-trip. */
 #include "config.h"
 
+#include "data/kf_csv.h"
 #include "ml/kf_features.h"
 #include "ml/kf_rng.h"
 #include "ml/kf_strmap.h"
@@ -66,14 +67,22 @@ static bool missing(const char *s)
 
 static bool parse_num(const char *s, double *out)
 {
-	char *end;
-
 	if (missing(s))
 		return false;
-	*out = strtod(s, &end);
-	while (isspace((unsigned char)*end))
-		end++;
-	return *end == '\0' && end != s && isfinite(*out);
+	return kf_csv_parse_double(s, strlen(s), out) && isfinite(*out);
+}
+
+/* A plain integer is already in canonical form ("12", not "012" or "+12"). */
+static bool plain_int(const char *s)
+{
+	size_t i = s[0] == '-' ? 1 : 0, start = i;
+
+	if (!s[i] || (s[i] == '0' && s[i + 1]))
+		return false;
+	for (; s[i]; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return i - start < 16;
 }
 
 /* The vocabulary key of a categorical value: numbers in one canonical
@@ -84,6 +93,8 @@ static const char *cat_key(const char *s, bool numeric, char *buf, size_t size)
 
 	if (missing(s))
 		return "";
+	if (numeric && plain_int(s))
+		return strcmp(s, "-0") ? s : "0";
 	if (numeric && parse_num(s, &v)) {
 		snprintf(buf, size, "%.15g", v);
 		return buf;
@@ -309,6 +320,7 @@ struct colstat {
 	struct kf_strmap *counts;                     /* text -> count, capped */
 	bool capped;
 	bool integral;
+	bool want_log;                           /* a log transform may read it */
 	struct kf_rng rng;
 };
 
@@ -372,15 +384,22 @@ int kf_features_fit_new(struct kf_features_fit **out, struct kf_features *spec,
 				kf_features_fit_free(fit);
 				return KF_EINPUT;
 			}
-			if (fit->skip[c]) {
-				kf_err_at(err, KF_EINPUT, spec->spec_file, f->line, f->col_no,
-					  "feature \"%s\" uses column \"%s\", which is the label or in the label expression",
-					  f->name, f->vocab[j]);
-				kf_features_fit_free(fit);
-				return KF_EINPUT;
-			}
 			f->col[j] = (size_t)c;
 		}
+	}
+	/* A spec reads only its own columns: collect statistics for those
+	 * (and log moments only where a log transform reads them). */
+	for (i = 0; i < n; i++)
+		fit->st[i].want_log = !spec;
+	if (spec) {
+		for (i = 0; i < n; i++)
+			fit->skip[i] = true;
+		for (i = 0; i < spec->n; i++)
+			for (j = 0; j < spec->f[i].n_vocab; j++) {
+				fit->skip[spec->f[i].col[j]] = false;
+				if (spec->f[i].kind == KF_FT_LOG)
+					fit->st[spec->f[i].col[j]].want_log = true;
+			}
 	}
 	*out = fit;
 	return 0;
@@ -413,6 +432,8 @@ void kf_features_fit_add(struct kf_features_fit *fit, const char *const *values)
 		const char *v = values[i];
 		double x;
 
+		if (fit->skip[i])
+			continue;   /* not a feature: no statistics needed */
 		s->rows++;
 		if (missing(v)) {
 			s->n_missing++;
@@ -421,7 +442,8 @@ void kf_features_fit_add(struct kf_features_fit *fit, const char *const *values)
 		if (parse_num(v, &x)) {
 			s->n_num++;
 			welford(&s->mean, &s->m2, s->n_num, x);
-			welford(&s->lmean, &s->lm2, s->n_num, log1p(x > 0 ? x : 0));
+			if (s->want_log)
+				welford(&s->lmean, &s->lm2, s->n_num, log1p(x > 0 ? x : 0));
 			if (x < s->min)
 				s->min = x;
 			if (x > s->max)
@@ -556,7 +578,7 @@ static void fit_numeric(struct kf_feature *f, const struct colstat *s)
 	double *sorted = NULL;
 	size_t i;
 
-	if (s->n_res) {
+	if (s->n_res && (f->kind == KF_FT_BUCKETIZE || f->missing == KF_MISS_MEDIAN)) {
 		sorted = kf_xmalloc(s->n_res * sizeof *sorted);
 		memcpy(sorted, s->res, s->n_res * sizeof *sorted);
 		qsort(sorted, s->n_res, sizeof *sorted, cmp_double);

@@ -81,7 +81,7 @@ struct kf_features_fit;
 /* Start fitting over input columns names[0..n). spec may be NULL (infer
  * from column types) or a loaded spec whose column names are resolved here.
  * skip[i] true excludes input i from inference (the label, its expression's
- * columns, --ignore). */
+ * columns, --ignore); an explicit spec may use any column. */
 int kf_features_fit_new(struct kf_features_fit **out, struct kf_features *spec,
 			const char *const *names, size_t n, const bool *skip, uint64_t seed,
 			struct kf_err *err);

@@ -81,8 +81,11 @@ static int parse_primary(struct parser *ps, struct kf_labelexpr **out)
 		if (parse_or(ps, out) < 0)
 			return KF_EUSAGE;
 		skip_ws(ps);
-		if (*ps->p != ')')
+		if (*ps->p != ')') {
+			kf_labelexpr_free(*out);
+			*out = NULL;
 			return fail(ps, "expected \"%s\"", ")");
+		}
 		ps->p++;
 		return 0;
 	}

@@ -99,9 +99,27 @@ void kf_nn_work_release(struct kf_nn_work *w, const struct kf_nn *nn)
 	memset(w, 0, sizeof *w);
 }
 
+/* out(rows × n_out) = X · Wᵀ for sparse X, summing each element's products
+ * in ascending column order as the dense gemm does. */
+static void csr_times_wt(const struct kf_csr *x, size_t rows, const double *wl, size_t n_in, size_t n_out,
+			 double *out)
+{
+	size_t r, j, k;
+
+	for (r = 0; r < rows; r++)
+		for (j = 0; j < n_out; j++) {
+			const double *wj = wl + j * n_in;
+			double s = 0;
+
+			for (k = x->ptr[r]; k < x->ptr[r + 1]; k++)
+				s += x->val[k] * wj[x->idx[k]];
+			out[r * n_out + j] = s;
+		}
+}
+
 /* Forward pass: act[L] holds the raw output scores (logits or values). */
 static void forward(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		    const double *x, size_t rows, const uint64_t *row_seed)
+		    const double *x, const struct kf_csr *sp, size_t rows, const uint64_t *row_seed)
 {
 	size_t l, i, j;
 
@@ -112,7 +130,10 @@ static void forward(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_wor
 		bool hidden = l + 1 < nn->n_layers;
 
 		/* act = in · Wᵀ + b */
-		kf_dense_gemm(d, false, true, rows, n_out, n_in, 1.0, in, wl, 0.0, w->act[l + 1]);
+		if (l == 0 && sp)
+			csr_times_wt(sp, rows, wl, n_in, n_out, w->act[1]);
+		else
+			kf_dense_gemm(d, false, true, rows, n_out, n_in, 1.0, in, wl, 0.0, w->act[l + 1]);
 		kf_dense_bias_act(d, w->act[l + 1], rows, n_out, bl, hidden ? KF_ACT_RELU : KF_ACT_NONE);
 		if (hidden && row_seed && nn->dropout > 0) {
 			double keep = 1 - nn->dropout, *a = w->act[l + 1], *m = w->mask[l + 1];
@@ -174,12 +195,12 @@ static double head_out(const struct kf_nn *nn, double *s, const double *y, size_
 	return loss;
 }
 
-void kf_nn_predict(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		   const double *x, size_t rows, double *out)
+static void predict(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		    const double *x, const struct kf_csr *sp, size_t rows, double *out)
 {
 	size_t k = kf_nn_outputs(nn);
 
-	forward(nn, d, w, x, rows, NULL);
+	forward(nn, d, w, x, sp, rows, NULL);
 	memcpy(out, w->act[nn->n_layers], rows * k * sizeof *out);
 	head_out(nn, out, NULL, rows, NULL);
 }
@@ -200,20 +221,41 @@ static double l2_term(const struct kf_nn *nn)
 	return 0.5 * nn->l2 * s;
 }
 
-double kf_nn_loss(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		  const double *x, const double *y, size_t rows)
+static double loss_only(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+			const double *x, const struct kf_csr *sp, const double *y, size_t rows)
 {
-	forward(nn, d, w, x, rows, NULL);
+	forward(nn, d, w, x, sp, rows, NULL);
 	return head_out(nn, w->act[nn->n_layers], y, rows, NULL) / (double)rows + l2_term(nn);
 }
 
-double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
-		       const double *x, const double *y, size_t rows, const uint64_t *row_seed)
+/* dW = alpha · deltaᵀ · X for sparse X, in the dense gemm's order. */
+static void csr_grad(const struct kf_csr *x, size_t rows, const double *delta, size_t n_out, size_t n_in,
+		     double alpha, double *gw)
+{
+	size_t r, j, k;
+
+	memset(gw, 0, n_out * n_in * sizeof *gw);
+	for (r = 0; r < rows; r++)
+		for (j = 0; j < n_out; j++) {
+			double a = delta[r * n_out + j];
+			double *gj = gw + j * n_in;
+
+			if (a == 0)
+				continue;
+			a *= alpha;
+			for (k = x->ptr[r]; k < x->ptr[r + 1]; k++)
+				gj[x->idx[k]] += a * x->val[k];
+		}
+}
+
+static double loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+			const double *x, const struct kf_csr *sp, const double *y, size_t rows,
+			const uint64_t *row_seed)
 {
 	size_t L = nn->n_layers, l, i;
 	double loss;
 
-	forward(nn, d, w, x, rows, row_seed);
+	forward(nn, d, w, x, sp, rows, row_seed);
 	loss = head_out(nn, w->act[L], y, rows, w->delta[L]) / (double)rows;
 	for (l = L; l-- > 0;) {
 		size_t n_in = nn->sizes[l], n_out = nn->sizes[l + 1];
@@ -223,7 +265,10 @@ double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_
 		const double *dl = w->delta[l + 1];
 
 		/* dW = deltaᵀ · in / rows;  db = column sums / rows */
-		kf_dense_gemm(d, true, false, n_out, n_in, rows, 1.0 / (double)rows, dl, in, 0.0, gw);
+		if (l == 0 && sp)
+			csr_grad(sp, rows, dl, n_out, n_in, 1.0 / (double)rows, gw);
+		else
+			kf_dense_gemm(d, true, false, n_out, n_in, rows, 1.0 / (double)rows, dl, in, 0.0, gw);
 		for (i = 0; i < n_out; i++)
 			gb[i] = 0;
 		for (i = 0; i < rows * n_out; i++)
@@ -243,4 +288,40 @@ double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_
 				w->delta[l][i] *= w->mask[l][i];
 	}
 	return loss + l2_term(nn);
+}
+
+void kf_nn_predict(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		   const double *x, size_t rows, double *out)
+{
+	predict(nn, d, w, x, NULL, rows, out);
+}
+
+double kf_nn_loss(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		  const double *x, const double *y, size_t rows)
+{
+	return loss_only(nn, d, w, x, NULL, y, rows);
+}
+
+double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		       const double *x, const double *y, size_t rows, const uint64_t *row_seed)
+{
+	return loss_grad(nn, d, w, x, NULL, y, rows, row_seed);
+}
+
+void kf_nn_predict_csr(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		       const struct kf_csr *x, size_t rows, double *out)
+{
+	predict(nn, d, w, NULL, x, rows, out);
+}
+
+double kf_nn_loss_csr(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		      const struct kf_csr *x, const double *y, size_t rows)
+{
+	return loss_only(nn, d, w, NULL, x, y, rows);
+}
+
+double kf_nn_loss_grad_csr(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+			   const struct kf_csr *x, const double *y, size_t rows, const uint64_t *row_seed)
+{
+	return loss_grad(nn, d, w, NULL, x, y, rows, row_seed);
 }

@@ -66,4 +66,22 @@ double kf_nn_loss_grad(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_
 double kf_nn_loss(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
 		  const double *x, const double *y, size_t rows);
 
+/* Sparse input rows (CSR): row r's non-zeros are idx/val[ptr[r] .. ptr[r+1]),
+ * idx ascending. One-hot features make most of a row zero; the first layer
+ * then costs the non-zeros only, on the CPU. The results are bit-identical
+ * to the dense functions on the same rows (the same products are summed in
+ * the same order; the skipped ones are exact zeros). */
+struct kf_csr {
+	const size_t *ptr;
+	const uint32_t *idx;
+	const double *val;
+};
+
+void kf_nn_predict_csr(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		       const struct kf_csr *x, size_t rows, double *out);
+double kf_nn_loss_csr(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+		      const struct kf_csr *x, const double *y, size_t rows);
+double kf_nn_loss_grad_csr(const struct kf_nn *nn, struct kf_dense *d, struct kf_nn_work *w,
+			   const struct kf_csr *x, const double *y, size_t rows, const uint64_t *row_seed);
+
 #endif

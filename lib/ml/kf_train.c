@@ -24,6 +24,7 @@
 #include "util/kf_yaml.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,11 @@ static int fit_pass(struct source *s, struct kf_features *fs, struct counts *cnt
 	}
 	rc = kf_features_fit_finish(fit, fs, err);
 	fit = NULL;
+	for (i = 0; rc == 0 && s->label_col >= 0 && i < fs->n; i++)
+		if (fs->f[i].col[0] == (size_t)s->label_col ||
+		    (fs->f[i].kind == KF_FT_CROSS && fs->f[i].col[1] == (size_t)s->label_col))
+			rc = kf_err_at(err, KF_EINPUT, fs->spec_file, fs->f[i].line, fs->f[i].col_no,
+				       "feature \"%s\" reads the label column \"%s\"", fs->f[i].name, o->label);
 	if (rc == 0 && fs->dim == 0)
 		rc = kf_err_set(err, KF_EINPUT, "no usable feature columns in \"%s\"", o->data);
 out:
@@ -325,6 +331,95 @@ out:
 
 /* ---- batches ------------------------------------------------------------ */
 
+/* Rows as sparse vectors (CSR) with their labels and row numbers: a batch,
+ * or all the rows of a split kept in memory. */
+struct rows {
+	size_t n, cap, nnz, cap_nnz;
+	size_t *ptr;          /* n + 1 */
+	uint32_t *idx;
+	double *val, *y;
+	uint64_t *id;         /* the row's number in its file (dropout seeds) */
+	double *dense;        /* n × dim, when a dense copy is needed */
+	size_t cap_dense;
+};
+
+static void rows_clear(struct rows *b)
+{
+	b->n = 0;
+	b->nnz = 0;
+	if (b->ptr)
+		b->ptr[0] = 0;
+}
+
+static void rows_release(struct rows *b)
+{
+	free(b->ptr);
+	free(b->idx);
+	free(b->val);
+	free(b->y);
+	free(b->id);
+	free(b->dense);
+	memset(b, 0, sizeof *b);
+}
+
+/* Append a row given by its non-zeros. */
+static void rows_push(struct rows *b, const uint32_t *idx, const double *val, size_t nnz, double y, uint64_t id)
+{
+	if (b->n + 1 >= b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->ptr = kf_xrealloc(b->ptr, (b->cap + 1) * sizeof *b->ptr);
+		b->y = kf_xrealloc(b->y, b->cap * sizeof *b->y);
+		b->id = kf_xrealloc(b->id, b->cap * sizeof *b->id);
+		if (b->n == 0)
+			b->ptr[0] = 0;
+	}
+	if (b->nnz + nnz > b->cap_nnz) {
+		while (b->nnz + nnz > b->cap_nnz)
+			b->cap_nnz = b->cap_nnz ? b->cap_nnz * 2 : 4096;
+		b->idx = kf_xrealloc(b->idx, b->cap_nnz * sizeof *b->idx);
+		b->val = kf_xrealloc(b->val, b->cap_nnz * sizeof *b->val);
+	}
+	memcpy(b->idx + b->nnz, idx, nnz * sizeof *idx);
+	memcpy(b->val + b->nnz, val, nnz * sizeof *val);
+	b->nnz += nnz;
+	b->y[b->n] = y;
+	b->id[b->n] = id;
+	b->n++;
+	b->ptr[b->n] = b->nnz;
+}
+
+/* Append row k of src. */
+static void rows_push_from(struct rows *b, const struct rows *src, size_t k)
+{
+	size_t lo = src->ptr[k];
+
+	rows_push(b, src->idx + lo, src->val + lo, src->ptr[k + 1] - lo, src->y[k], src->id[k]);
+}
+
+static struct kf_csr rows_csr(const struct rows *b)
+{
+	struct kf_csr c = { b->ptr, b->idx, b->val };
+
+	return c;
+}
+
+/* The rows as a dense matrix (for the CUDA backend and xgboost). */
+static const double *rows_dense(struct rows *b, size_t dim)
+{
+	size_t r, k;
+
+	if (b->cap_dense < b->n * dim + 1) {
+		free(b->dense);
+		b->cap_dense = b->n * dim + 1;
+		b->dense = kf_xmalloc(b->cap_dense * sizeof *b->dense);
+	}
+	memset(b->dense, 0, b->n * dim * sizeof *b->dense);
+	for (r = 0; r < b->n; r++)
+		for (k = b->ptr[r]; k < b->ptr[r + 1]; k++)
+			b->dense[r * dim + b->idx[k]] = b->val[k];
+	return b->dense;
+}
+
 /* Rows of one split, either all in memory or streamed from the file. */
 struct rowset {
 	struct source *s;
@@ -333,17 +428,18 @@ struct rowset {
 	bool eval;           /* the eval rows of path (or all rows of an eval file) */
 	bool whole_file;     /* path is the eval file: every row */
 	bool in_mem;
-	double *x, *y;
-	uint64_t *id;        /* global row index (dropout seeds) */
-	size_t n, cap;
+	struct rows all;     /* in memory: every row; streaming: the shuffle buffer */
+	size_t *order;
+	size_t pos;
 	/* streaming state */
 	struct kf_csv *c;
 	uint64_t next_row;
-	double *bx, *by;
-	uint64_t *bid;
-	size_t *order;
-	size_t b_n, b_pos, chunk;
+	size_t chunk;
 	int epoch;
+	/* scratch for one transformed row */
+	double *x;
+	uint32_t *sidx;
+	double *sval;
 };
 
 static bool rowset_wants(const struct rowset *r, uint64_t idx)
@@ -353,12 +449,19 @@ static bool rowset_wants(const struct rowset *r, uint64_t idx)
 	return is_eval_row(r->s->o, idx) == r->eval;
 }
 
-/* Read the next wanted row into x/y/id: 1, 0 at the end, or an error. */
-static int read_row(struct rowset *r, double *x, double *y, uint64_t *id, struct kf_err *err)
+/* Read the next wanted row and append it to dst: 1, 0 at the end, or an error. */
+static int read_row(struct rowset *r, struct rows *dst, struct kf_err *err)
 {
+	size_t dim = r->fs->dim, j, nnz;
 	struct kf_csv_row row;
+	double y;
 	int rc;
 
+	if (!r->x) {
+		r->x = kf_xmalloc((dim + 1) * sizeof *r->x);
+		r->sidx = kf_xmalloc((dim + 1) * sizeof *r->sidx);
+		r->sval = kf_xmalloc((dim + 1) * sizeof *r->sval);
+	}
 	for (;;) {
 		uint64_t idx;
 
@@ -369,39 +472,34 @@ static int read_row(struct rowset *r, double *x, double *y, uint64_t *id, struct
 		if (!rowset_wants(r, idx))
 			continue;
 		row_values(r->s, &row);
-		rc = row_label(r->s, kf_csv_name(r->c), row.line, y, err);
+		rc = row_label(r->s, kf_csv_name(r->c), row.line, &y, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
 			continue;
-		if (kf_features_apply(r->fs, r->s->vals, x, !r->eval))
+		if (kf_features_apply(r->fs, r->s->vals, r->x, !r->eval))
 			continue;   /* missing: drop */
-		*id = idx;
+		for (j = 0, nnz = 0; j < dim; j++)
+			if (r->x[j] != 0) {
+				r->sidx[nnz] = (uint32_t)j;
+				r->sval[nnz++] = r->x[j];
+			}
+		rows_push(dst, r->sidx, r->sval, nnz, y, idx);
 		return 1;
 	}
 }
 
 static int rowset_load(struct rowset *r, struct kf_err *err)
 {
-	size_t dim = r->fs->dim;
 	int rc;
 
 	rc = open_csv(&r->c, r->path, err);
 	if (rc < 0)
 		return rc;
 	r->next_row = 0;
-	for (;;) {
-		if (r->n + 1 > r->cap) {
-			r->cap = r->cap ? r->cap * 2 : 1024;
-			r->x = kf_xrealloc(r->x, r->cap * dim * sizeof *r->x);
-			r->y = kf_xrealloc(r->y, r->cap * sizeof *r->y);
-			r->id = kf_xrealloc(r->id, r->cap * sizeof *r->id);
-		}
-		rc = read_row(r, r->x + r->n * dim, &r->y[r->n], &r->id[r->n], err);
-		if (rc <= 0)
-			break;
-		r->n++;
-	}
+	rows_clear(&r->all);
+	while ((rc = read_row(r, &r->all, err)) > 0)
+		;
 	kf_csv_free(r->c);
 	r->c = NULL;
 	r->in_mem = true;
@@ -411,110 +509,86 @@ static int rowset_load(struct rowset *r, struct kf_err *err)
 static void rowset_release(struct rowset *r)
 {
 	kf_csv_free(r->c);
-	free(r->x);
-	free(r->y);
-	free(r->id);
-	free(r->bx);
-	free(r->by);
-	free(r->bid);
+	rows_release(&r->all);
 	free(r->order);
+	free(r->x);
+	free(r->sidx);
+	free(r->sval);
 	memset(r, 0, sizeof *r);
+}
+
+static size_t rowset_count(const struct rowset *r)
+{
+	return r->in_mem ? r->all.n : 0;
+}
+
+static void shuffle_order(struct rowset *r, uint64_t seed)
+{
+	size_t i;
+
+	free(r->order);
+	r->order = kf_xmalloc((r->all.n + 1) * sizeof *r->order);
+	for (i = 0; i < r->all.n; i++)
+		r->order[i] = i;
+	if (r->epoch >= 0) {
+		struct kf_rng rng;
+
+		kf_rng_seed(&rng, seed);
+		kf_rng_shuffle(&rng, r->order, r->all.n);
+	}
+	r->pos = 0;
 }
 
 /* Start a pass; shuffled with (seed, epoch) when epoch >= 0. */
 static int rowset_begin(struct rowset *r, int epoch, struct kf_err *err)
 {
-	size_t i;
-
 	r->epoch = epoch;
-	r->b_pos = 0;
-	r->b_n = 0;
 	r->chunk = 0;
 	if (r->in_mem) {
-		struct kf_rng rng;
-
-		free(r->order);
-		r->order = kf_xmalloc((r->n + 1) * sizeof *r->order);
-		for (i = 0; i < r->n; i++)
-			r->order[i] = i;
-		if (epoch >= 0) {
-			kf_rng_seed(&rng, r->s->o->seed * 7919 + (uint64_t)epoch);
-			kf_rng_shuffle(&rng, r->order, r->n);
-		}
-		r->b_n = r->n;
+		shuffle_order(r, r->s->o->seed * 7919 + (uint64_t)epoch);
 		return 0;
 	}
 	kf_csv_free(r->c);
+	r->c = NULL;
 	r->next_row = 0;
-	if (!r->bx) {
-		r->bx = kf_xmalloc(STREAM_BUFFER_ROWS * r->fs->dim * sizeof *r->bx);
-		r->by = kf_xmalloc(STREAM_BUFFER_ROWS * sizeof *r->by);
-		r->bid = kf_xmalloc(STREAM_BUFFER_ROWS * sizeof *r->bid);
-		r->order = kf_xmalloc(STREAM_BUFFER_ROWS * sizeof *r->order);
-	}
+	rows_clear(&r->all);
+	r->pos = 0;
 	return open_csv(&r->c, r->path, err);
 }
 
-/* Fill the stream buffer with the next chunk of rows, shuffled. */
+/* Streaming: fill the buffer with the next chunk of rows, shuffled. */
 static int refill(struct rowset *r, struct kf_err *err)
 {
-	size_t dim = r->fs->dim, i;
 	int rc = 1;
 
-	r->b_n = 0;
-	r->b_pos = 0;
-	while (r->b_n < STREAM_BUFFER_ROWS) {
-		rc = read_row(r, r->bx + r->b_n * dim, &r->by[r->b_n], &r->bid[r->b_n], err);
-		if (rc <= 0)
-			break;
-		r->b_n++;
-	}
+	rows_clear(&r->all);
+	while (r->all.n < STREAM_BUFFER_ROWS && (rc = read_row(r, &r->all, err)) > 0)
+		;
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < r->b_n; i++)
-		r->order[i] = i;
-	if (r->epoch >= 0) {
-		struct kf_rng rng;
-
-		kf_rng_seed(&rng, (r->s->o->seed * 7919 + (uint64_t)r->epoch) * 1000003 + r->chunk);
-		kf_rng_shuffle(&rng, r->order, r->b_n);
-	}
+	shuffle_order(r, (r->s->o->seed * 7919 + (uint64_t)r->epoch) * 1000003 + r->chunk);
 	r->chunk++;
 	return 0;
 }
 
-/* The next batch of up to want rows: pointers into the set's storage via
- * idx (row positions) into xs (row-major copies). Returns the count. */
-static int rowset_next(struct rowset *r, size_t want, double *x, double *y, uint64_t *id,
-		       size_t *got, struct kf_err *err)
+/* The next batch of up to want rows into b. */
+static int rowset_next(struct rowset *r, size_t want, struct rows *b, struct kf_err *err)
 {
-	size_t dim = r->fs->dim, n = 0;
 	int rc;
 
-	while (n < want) {
-		const double *src_x, *src_y;
-		const uint64_t *src_id;
-		size_t k;
-
-		if (r->b_pos >= r->b_n) {
+	rows_clear(b);
+	while (b->n < want) {
+		if (r->pos >= r->all.n) {
 			if (r->in_mem)
 				break;
 			rc = refill(r, err);
 			if (rc < 0)
 				return rc;
-			if (r->b_n == 0)
+			if (r->all.n == 0)
 				break;
 		}
-		k = r->order[r->b_pos++];
-		src_x = r->in_mem ? r->x : r->bx;
-		src_y = r->in_mem ? r->y : r->by;
-		src_id = r->in_mem ? r->id : r->bid;
-		memcpy(x + n * dim, src_x + k * dim, dim * sizeof *x);
-		y[n] = src_y[k];
-		id[n] = src_id[k];
-		n++;
+		rows_push_from(b, &r->all, r->order[r->pos++]);
 	}
-	*got = n;
 	return 0;
 }
 
@@ -557,36 +631,68 @@ static enum task task_of(const struct kf_train_opts *o, struct kf_err *err, int 
 	return T_BINARY;
 }
 
-/* Evaluate over a row set: mean loss, and the outputs when out is given. */
+/* The backend decides the representation: the CPU takes the sparse rows
+ * as they are, CUDA a dense copy. */
+static bool use_dense(const struct trainer *t)
+{
+	return strcmp(t->d->ops->name, "cpu") != 0;
+}
+
+static double batch_loss(struct trainer *t, struct rows *b)
+{
+	struct kf_csr c = rows_csr(b);
+
+	if (use_dense(t))
+		return kf_nn_loss(&t->nn, t->d, &t->w, rows_dense(b, t->fs->dim), b->y, b->n);
+	return kf_nn_loss_csr(&t->nn, t->d, &t->w, &c, b->y, b->n);
+}
+
+static void batch_predict(struct trainer *t, struct rows *b, double *out)
+{
+	struct kf_csr c = rows_csr(b);
+
+	if (use_dense(t))
+		kf_nn_predict(&t->nn, t->d, &t->w, rows_dense(b, t->fs->dim), b->n, out);
+	else
+		kf_nn_predict_csr(&t->nn, t->d, &t->w, &c, b->n, out);
+}
+
+static double batch_loss_grad(struct trainer *t, struct rows *b, const uint64_t *seeds)
+{
+	struct kf_csr c = rows_csr(b);
+
+	if (use_dense(t))
+		return kf_nn_loss_grad(&t->nn, t->d, &t->w, rows_dense(b, t->fs->dim), b->y, b->n, seeds);
+	return kf_nn_loss_grad_csr(&t->nn, t->d, &t->w, &c, b->y, b->n, seeds);
+}
+
+/* Evaluate over a row set: mean loss, and the outputs when pred is given. */
 static int evaluate(struct trainer *t, struct rowset *r, double *loss_out, double **pred, double **ys,
 		    size_t *n_out, struct kf_err *err)
 {
-	size_t dim = t->fs->dim, k = kf_nn_outputs(&t->nn), got, n = 0, cap = 0;
-	double *x = kf_xmalloc(t->batch * dim * sizeof *x), *y = kf_xmalloc(t->batch * sizeof *y);
-	uint64_t *id = kf_xmalloc(t->batch * sizeof *id);
+	size_t k = kf_nn_outputs(&t->nn), n = 0, cap = 0;
+	struct rows b = { 0 };
 	double loss = 0, *p = NULL, *yy = NULL;
 	int rc;
 
 	rc = rowset_begin(r, -1, err);
 	while (rc == 0) {
-		rc = rowset_next(r, t->batch, x, y, id, &got, err);
-		if (rc < 0 || got == 0)
+		rc = rowset_next(r, t->batch, &b, err);
+		if (rc < 0 || b.n == 0)
 			break;
-		loss += (kf_nn_loss(&t->nn, t->d, &t->w, x, y, got) - 0) * (double)got;
+		loss += batch_loss(t, &b) * (double)b.n;
 		if (pred) {
-			if (n + got > cap) {
-				cap = (n + got) * 2;
+			if (n + b.n > cap) {
+				cap = (n + b.n) * 2;
 				p = kf_xrealloc(p, cap * k * sizeof *p);
 				yy = kf_xrealloc(yy, cap * sizeof *yy);
 			}
-			kf_nn_predict(&t->nn, t->d, &t->w, x, got, p + n * k);
-			memcpy(yy + n, y, got * sizeof *y);
+			batch_predict(t, &b, p + n * k);
+			memcpy(yy + n, b.y, b.n * sizeof *yy);
 		}
-		n += got;
+		n += b.n;
 	}
-	free(x);
-	free(y);
-	free(id);
+	rows_release(&b);
 	if (rc < 0) {
 		free(p);
 		free(yy);
@@ -605,40 +711,37 @@ static int evaluate(struct trainer *t, struct rowset *r, double *loss_out, doubl
 static int train_epoch(struct trainer *t, struct rowset *tr, double *mean_loss, struct kf_err *err)
 {
 	const struct kf_train_opts *o = t->o;
-	size_t dim = t->fs->dim, got, j, np = t->nn.n_params, seen = 0;
-	double *x = kf_xmalloc(t->batch * dim * sizeof *x), *y = kf_xmalloc(t->batch * sizeof *y);
-	double *lx = kf_xmalloc(t->batch * dim * sizeof *lx), *ly = kf_xmalloc(t->batch * sizeof *ly);
-	uint64_t *id = kf_xmalloc(t->batch * sizeof *id), *seeds = kf_xmalloc(t->batch * sizeof *seeds);
-	double *red = kf_xmalloc((np + 2) * sizeof *red), total_loss = 0;
+	size_t j, np = t->nn.n_params, seen = 0;
+	struct rows b = { 0 }, local = { 0 };
+	uint64_t *seeds = kf_xmalloc(t->batch * sizeof *seeds);
+	double *red = o->world > 1 ? kf_xmalloc((np + 2) * sizeof *red) : NULL, total_loss = 0;
 	int rc;
 
 	rc = rowset_begin(tr, t->epoch, err);
 	while (rc == 0) {
-		size_t local = 0;
 		double loss = 0, rows_total;
 
-		rc = rowset_next(tr, t->batch, x, y, id, &got, err);
-		if (rc < 0 || got == 0)
+		rc = rowset_next(tr, t->batch, &b, err);
+		if (rc < 0 || b.n == 0)
 			break;
 		/* this worker's share of the global batch */
-		for (j = 0; j < got; j++) {
+		rows_clear(&local);
+		for (j = 0; j < b.n; j++) {
 			if (o->world > 1 && (int)(j % (size_t)o->world) != o->rank)
 				continue;
-			memcpy(lx + local * dim, x + j * dim, dim * sizeof *x);
-			ly[local] = y[j];
-			seeds[local] = (o->seed * 0x100000001b3ULL + (uint64_t)t->epoch) * 0x9e3779b97f4a7c15ULL + id[j];
-			local++;
+			seeds[local.n] = (o->seed * 0x100000001b3ULL + (uint64_t)t->epoch) * 0x9e3779b97f4a7c15ULL + b.id[j];
+			rows_push_from(&local, &b, j);
 		}
-		if (local)
-			loss = kf_nn_loss_grad(&t->nn, t->d, &t->w, lx, ly, local, seeds);
+		if (local.n)
+			loss = batch_loss_grad(t, &local, seeds);
 		else
 			memset(t->w.grad, 0, np * sizeof *t->w.grad);
-		rows_total = (double)got;
+		rows_total = (double)b.n;
 		if (o->world > 1) {
 			for (j = 0; j < np; j++)
-				red[j] = t->w.grad[j] * (double)local;
-			red[np] = loss * (double)local;
-			red[np + 1] = (double)local;
+				red[j] = t->w.grad[j] * (double)local.n;
+			red[np] = loss * (double)local.n;
+			red[np + 1] = (double)local.n;
 			rc = kf_allreduce_sum(o->ar, red, np + 2, err);
 			if (rc < 0)
 				break;
@@ -649,13 +752,10 @@ static int train_epoch(struct trainer *t, struct rowset *tr, double *mean_loss, 
 		t->adam.t++;
 		kf_dense_adam(t->d, t->nn.params, t->w.grad, t->m, t->v, np, &t->adam);
 		total_loss += loss * rows_total;
-		seen += got;
+		seen += b.n;
 	}
-	free(x);
-	free(y);
-	free(lx);
-	free(ly);
-	free(id);
+	rows_release(&b);
+	rows_release(&local);
 	free(seeds);
 	free(red);
 	*mean_loss = seen ? total_loss / (double)seen : NAN;
@@ -692,103 +792,108 @@ static int ckpt_write(const char *dir, const char *name, const void *data, size_
 	return rc;
 }
 
+/* One file per checkpoint, replaced each epoch: "KFCKPT01", the length of
+ * a JSON header (uint64, native), the header (epoch, Adam step, early
+ * stopping state, data digest, the sha256 of the arrays), then the
+ * parameters, Adam's two moments and the best parameters (native doubles:
+ * a checkpoint is resumed on the machine that wrote it). */
+#define CKPT_MAGIC "KFCKPT01"
+#define CKPT_FILE "checkpoint.bin"
+
 static int save_checkpoint(struct trainer *t, struct kf_err *err)
 {
-	size_t np = t->nn.n_params;
-	char *dir = kf_path_join(t->o->out, CKPT_DIR), *text, name[64], hex[65];
-	double *all = kf_xmalloc(4 * np * sizeof *all);
+	size_t np = t->nn.n_params, arrays = 4 * np * sizeof(double), hlen, off;
+	char *dir = kf_path_join(t->o->out, CKPT_DIR), *text, hex[65], num[40];
+	unsigned char *buf;
+	uint64_t len64;
 	cJSON *st;
 	int rc;
 
-	memcpy(all, t->nn.params, np * sizeof *all);
-	memcpy(all + np, t->m, np * sizeof *all);
-	memcpy(all + 2 * np, t->v, np * sizeof *all);
-	memcpy(all + 3 * np, t->best, np * sizeof *all);
-	kf_sha256_hex(all, 4 * np * sizeof *all, hex);
-	snprintf(name, sizeof name, "ckpt-%d.bin", t->epoch);
-	rc = kf_fs_mkdirs(dir, err);
-	if (rc == 0)
-		rc = ckpt_write(dir, name, all, 4 * np * sizeof *all, err);
-	free(all);
-	if (rc < 0) {
-		free(dir);
-		return rc;
-	}
+	buf = kf_xmalloc(arrays + 1);
+	memcpy(buf, t->nn.params, np * sizeof(double));
+	memcpy(buf + np * sizeof(double), t->m, np * sizeof(double));
+	memcpy(buf + 2 * np * sizeof(double), t->v, np * sizeof(double));
+	memcpy(buf + 3 * np * sizeof(double), t->best, np * sizeof(double));
+	kf_sha256_hex(buf, arrays, hex);
 	st = cJSON_CreateObject();
 	cJSON_AddNumberToObject(st, "epoch", t->epoch);
 	cJSON_AddNumberToObject(st, "adamStep", (double)t->adam.t);
-	cJSON_AddNumberToObject(st, "bestLoss", isfinite(t->best_loss) ? t->best_loss : 1e308);
+	snprintf(num, sizeof num, "%.17g", t->best_loss);
+	cJSON_AddItemToObject(st, "bestLoss", cJSON_CreateRaw(isfinite(t->best_loss) ? num : "null"));
 	cJSON_AddNumberToObject(st, "bestEpoch", t->best_epoch);
 	cJSON_AddNumberToObject(st, "badEpochs", t->bad_epochs);
 	cJSON_AddStringToObject(st, "dataSha256", t->data_sha);
 	cJSON_AddNumberToObject(st, "params", (double)np);
-	cJSON_AddStringToObject(st, "file", name);
 	cJSON_AddStringToObject(st, "sha256", hex);
 	cJSON_AddItemToObject(st, "history", cJSON_Duplicate(t->history, 1));
-	text = cJSON_Print(st);
-	rc = ckpt_write(dir, "state.json", text, strlen(text), err);
-	free(text);
+	text = cJSON_PrintUnformatted(st);
 	cJSON_Delete(st);
-	if (rc == 0 && t->epoch > 1) {   /* the previous epoch's file is no longer referenced */
-		char *old;
-
-		snprintf(name, sizeof name, "ckpt-%d.bin", t->epoch - 1);
-		old = kf_path_join(dir, name);
-		remove(old);
-		free(old);
-	}
+	hlen = strlen(text);
+	len64 = hlen;
+	buf = kf_xrealloc(buf, 16 + hlen + arrays);
+	memmove(buf + 16 + hlen, buf, arrays);
+	memcpy(buf, CKPT_MAGIC, 8);
+	memcpy(buf + 8, &len64, 8);
+	memcpy(buf + 16, text, hlen);
+	off = 16 + hlen + arrays;
+	free(text);
+	rc = kf_fs_mkdirs(dir, err);
+	if (rc == 0)
+		rc = ckpt_write(dir, CKPT_FILE, buf, off, err);
+	free(buf);
 	free(dir);
 	return rc;
 }
 
 static int load_checkpoint(struct trainer *t, struct kf_err *err)
 {
-	size_t np = t->nn.n_params;
-	char *dir = kf_path_join(t->o->out, CKPT_DIR), *path = kf_path_join(dir, "state.json"), *bin = NULL, hex[65];
-	struct kf_buf text = KF_BUF_INIT, data = KF_BUF_INIT;
-	const cJSON *it, *file, *sha;
+	size_t np = t->nn.n_params, arrays = 4 * np * sizeof(double);
+	char *dir = kf_path_join(t->o->out, CKPT_DIR), *path = kf_path_join(dir, CKPT_FILE), hex[65];
+	struct kf_buf data = KF_BUF_INIT;
+	const cJSON *it, *sha;
 	cJSON *st = NULL;
+	uint64_t hlen = 0;
+	const unsigned char *arr;
 	int rc;
 
-	rc = kf_fs_read_file(path, &text, err);
+	rc = kf_fs_read_file(path, &data, err);
 	if (rc < 0) {
 		kf_err_set(err, KF_ENOTFOUND, "--resume: no checkpoint in \"%s\"", t->o->out);
 		goto out;
 	}
 	rc = KF_EINPUT;
-	st = cJSON_Parse(kf_buf_str(&text));
+	if (data.len >= 16)
+		memcpy(&hlen, data.data + 8, 8);
+	if (data.len < 16 || memcmp(data.data, CKPT_MAGIC, 8) || hlen > data.len - 16) {
+		kf_err_set(err, rc, "--resume: \"%s\" is not a kf checkpoint", path);
+		goto out;
+	}
+	st = cJSON_ParseWithLength(data.data + 16, (size_t)hlen);
 	it = cJSON_GetObjectItemCaseSensitive(st, "dataSha256");
 	if (!cJSON_IsString(it) || strcmp(it->valuestring, t->data_sha)) {
 		kf_err_set(err, rc, "--resume: the checkpoint in \"%s\" was made from different data", t->o->out);
 		goto out;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(st, "params");
-	if (!cJSON_IsNumber(it) || (size_t)it->valuedouble != np) {
+	if (!cJSON_IsNumber(it) || (size_t)it->valuedouble != np || data.len - 16 - hlen != arrays) {
 		kf_err_set(err, rc, "--resume: the checkpoint in \"%s\" has a different model shape", t->o->out);
 		goto out;
 	}
-	file = cJSON_GetObjectItemCaseSensitive(st, "file");
+	arr = (const unsigned char *)data.data + 16 + hlen;
 	sha = cJSON_GetObjectItemCaseSensitive(st, "sha256");
-	if (!cJSON_IsString(file) || !cJSON_IsString(sha) || strchr(file->valuestring, '/')) {
-		kf_err_set(err, rc, "--resume: \"%s\" is damaged", path);
+	kf_sha256_hex(arr, arrays, hex);
+	if (!cJSON_IsString(sha) || strcmp(hex, sha->valuestring)) {
+		kf_err_set(err, rc, "--resume: checkpoint \"%s\" is damaged (sha256 mismatch)", path);
 		goto out;
 	}
-	bin = kf_path_join(dir, file->valuestring);
-	if ((rc = kf_fs_read_file(bin, &data, err)) < 0)
-		goto out;
-	rc = KF_EINPUT;
-	kf_sha256_hex(data.data ? data.data : "", data.len, hex);
-	if (data.len != 4 * np * sizeof(double) || strcmp(hex, sha->valuestring)) {
-		kf_err_set(err, rc, "--resume: checkpoint \"%s\" does not match state.json", bin);
-		goto out;
-	}
-	memcpy(t->nn.params, data.data, np * sizeof(double));
-	memcpy(t->m, data.data + np * sizeof(double), np * sizeof(double));
-	memcpy(t->v, data.data + 2 * np * sizeof(double), np * sizeof(double));
-	memcpy(t->best, data.data + 3 * np * sizeof(double), np * sizeof(double));
+	memcpy(t->nn.params, arr, np * sizeof(double));
+	memcpy(t->m, arr + np * sizeof(double), np * sizeof(double));
+	memcpy(t->v, arr + 2 * np * sizeof(double), np * sizeof(double));
+	memcpy(t->best, arr + 3 * np * sizeof(double), np * sizeof(double));
 	t->epoch = cJSON_GetObjectItemCaseSensitive(st, "epoch")->valueint;
 	t->adam.t = (long)cJSON_GetObjectItemCaseSensitive(st, "adamStep")->valuedouble;
-	t->best_loss = cJSON_GetObjectItemCaseSensitive(st, "bestLoss")->valuedouble;
+	it = cJSON_GetObjectItemCaseSensitive(st, "bestLoss");
+	t->best_loss = cJSON_IsNumber(it) ? it->valuedouble : INFINITY;
 	t->best_epoch = cJSON_GetObjectItemCaseSensitive(st, "bestEpoch")->valueint;
 	t->bad_epochs = cJSON_GetObjectItemCaseSensitive(st, "badEpochs")->valueint;
 	it = cJSON_GetObjectItemCaseSensitive(st, "history");
@@ -799,9 +904,7 @@ static int load_checkpoint(struct trainer *t, struct kf_err *err)
 	rc = 0;
 out:
 	cJSON_Delete(st);
-	kf_buf_release(&text);
 	kf_buf_release(&data);
-	free(bin);
 	free(path);
 	free(dir);
 	return rc;
@@ -898,7 +1001,8 @@ static cJSON *training_json(const struct kf_train_opts *o, int epochs, size_t ba
 	return t;
 }
 
-/* Write metrics.json, kf-features.yaml and, last, kf-model.json. */
+/* Write kf-features.yaml (the spec), transform.json (the fitted transform,
+ * for lineage), metrics.json and, last, kf-model.json. */
 static int write_bundle(const struct kf_train_opts *o, cJSON *meta, const struct kf_features *fs,
 			struct kf_err *err)
 {
@@ -915,6 +1019,13 @@ static int write_bundle(const struct kf_train_opts *o, cJSON *meta, const struct
 		free(path);
 	}
 	kf_buf_release(&y);
+	if (rc < 0)
+		return rc;
+	text = cJSON_Print(cJSON_GetObjectItemCaseSensitive(meta, "features"));
+	path = kf_path_join(o->out, "transform.json");
+	rc = kf_fs_write_atomic(path, text, strlen(text), err);
+	free(path);
+	free(text);
 	if (rc < 0)
 		return rc;
 	text = cJSON_Print(cJSON_GetObjectItemCaseSensitive(meta, "metrics"));
@@ -1179,10 +1290,10 @@ static void unstandardize(struct trainer *t, struct rowset *tr, struct rowset *e
 	for (i = 0; i < n_in; i++)
 		w[i] *= s->y_scale;
 	w[n_in] = w[n_in] * s->y_scale + s->y_shift;
-	for (i = 0; tr->in_mem && i < tr->n; i++)
-		tr->y[i] = tr->y[i] * s->y_scale + s->y_shift;
-	for (i = 0; ev->in_mem && i < ev->n; i++)
-		ev->y[i] = ev->y[i] * s->y_scale + s->y_shift;
+	for (i = 0; tr->in_mem && i < tr->all.n; i++)
+		tr->all.y[i] = tr->all.y[i] * s->y_scale + s->y_shift;
+	for (i = 0; ev->in_mem && i < ev->all.n; i++)
+		ev->all.y[i] = ev->all.y[i] * s->y_scale + s->y_shift;
 	s->y_scale = 1;
 	s->y_shift = 0;
 }
@@ -1192,7 +1303,7 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 {
 	const struct kf_train_opts *o = t->o;
 	struct source *s = t->s;
-	bool is_mlp = !strcmp(o->model, "mlp"), early = is_mlp && ev->n + (ev->in_mem ? 0 : 1) > 0;
+	bool is_mlp = !strcmp(o->model, "mlp"), early = is_mlp && (rowset_count(ev) > 0 || !ev->in_mem);
 	size_t k, n_eval = 0, np;
 	double *pred = NULL, *ys = NULL, eval_loss = NAN, train_loss = NAN;
 	cJSON *meta = NULL, *m;
@@ -1263,7 +1374,7 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 			return rc;
 		t->epoch++;
 		eval_loss = NAN;
-		if (early || (ev->in_mem && ev->n)) {
+		if (early || rowset_count(ev)) {
 			rc = evaluate(t, ev, &eval_loss, NULL, NULL, NULL, err);
 			if (rc < 0)
 				return rc;
@@ -1295,11 +1406,13 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 	}
 	if (early && t->best_epoch > 0)
 		memcpy(t->nn.params, t->best, np * sizeof *t->best);
-	if (s->task == T_REGRESSION)
+	if (s->task == T_REGRESSION) {   /* back to the label's units */
+		train_loss *= s->y_scale * s->y_scale;
 		unstandardize(t, tr, ev);
+	}
 	/* final metrics: eval rows, else the training rows */
 	m = cJSON_CreateObject();
-	if (ev->in_mem ? ev->n > 0 : cnt->eval > 0 || o->eval) {
+	if (ev->in_mem ? ev->all.n > 0 : cnt->eval > 0 || o->eval) {
 		rc = evaluate(t, ev, &eval_loss, &pred, &ys, &n_eval, err);
 		if (rc < 0)
 			goto out;
@@ -1308,12 +1421,13 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 		free(ys);
 		pred = ys = NULL;
 	}
-	rc = evaluate(t, tr, &train_loss, o->world == 1 && cJSON_GetArraySize(m) == 0 ? &pred : NULL, &ys, &n_eval, err);
-	if (rc < 0)
-		goto out;
-	if (pred)
+	if (cJSON_GetArraySize(m) == 0) {   /* no eval rows: the metrics of the training rows */
+		rc = evaluate(t, tr, &train_loss, &pred, &ys, &n_eval, err);
+		if (rc < 0)
+			goto out;
 		task_metrics(m, s->task, pred, ys, n_eval, k, "");
-	add_metric(m, "train_loss", train_loss);
+	}
+	add_metric(m, "train_loss", train_loss);   /* else: the last epoch's mean loss */
 	add_metric(m, "epochs", t->epoch);
 	add_metric(m, "fit_seconds", (double)(kf_time_mono_ns() - (int64_t)t0) / 1e9);
 	*metrics = m;
@@ -1326,8 +1440,8 @@ static int train_dense(struct trainer *t, struct rowset *tr, struct rowset *ev, 
 	cJSON_AddItemToObject(meta, "model", kf_bundle_nn_json(&t->nn, hex));
 	cJSON_AddItemToObject(meta, "metrics", cJSON_Duplicate(m, 1));
 	cJSON_AddItemToObject(meta, "history", cJSON_Duplicate(t->history, 1));
-	cJSON_AddItemToObject(meta, "data", data_json(o, t->data_sha, cnt, tr->in_mem ? tr->n : (size_t)cnt->train,
-						      ev->in_mem ? ev->n : (size_t)cnt->eval));
+	cJSON_AddItemToObject(meta, "data", data_json(o, t->data_sha, cnt, tr->in_mem ? tr->all.n : (size_t)cnt->train,
+						      ev->in_mem ? ev->all.n : (size_t)cnt->eval));
 	cJSON_AddItemToObject(meta, "training",
 			      training_json(o, t->epoch, t->batch, cJSON_GetObjectItem(m, "fit_seconds")->valuedouble));
 	rc = write_bundle(o, meta, t->fs, err);
@@ -1359,17 +1473,20 @@ static int train_xgb(struct trainer *t, struct rowset *tr, struct rowset *ev, co
 	cJSON *meta = NULL, *model = NULL, *m;
 	int rc;
 
-	rc = kf_xgb_train(&x, tr->x, tr->y, tr->n, ev->x, ev->y, ev->n, t->fs->dim, &p, err);
+	size_t dim = t->fs->dim;
+
+	rc = kf_xgb_train(&x, rows_dense(&tr->all, dim), tr->all.y, tr->all.n, rows_dense(&ev->all, dim), ev->all.y,
+			  ev->all.n, dim, &p, err);
 	if (rc < 0)
 		return rc;
 	m = cJSON_CreateObject();
 	*metrics = m;
-	if (ev->n) {
-		pred = kf_xmalloc(ev->n * k * sizeof *pred);
-		rc = kf_xgb_predict(x, ev->x, ev->n, t->fs->dim, pred, err);
+	if (ev->all.n) {
+		pred = kf_xmalloc(ev->all.n * k * sizeof *pred);
+		rc = kf_xgb_predict(x, ev->all.dense, ev->all.n, dim, pred, err);
 		if (rc < 0)
 			goto out;
-		task_metrics(m, s->task, pred, ev->y, ev->n, k, "");
+		task_metrics(m, s->task, pred, ev->all.y, ev->all.n, k, "");
 	}
 	add_metric(m, "fit_seconds", (double)(kf_time_mono_ns() - (int64_t)t0) / 1e9);
 	rc = kf_fs_mkdirs(o->out, err);
@@ -1380,7 +1497,7 @@ static int train_xgb(struct trainer *t, struct rowset *tr, struct rowset *ev, co
 	meta = meta_new(o, s, t->fs);
 	cJSON_AddItemToObject(meta, "model", model);
 	cJSON_AddItemToObject(meta, "metrics", cJSON_Duplicate(m, 1));
-	cJSON_AddItemToObject(meta, "data", data_json(o, t->data_sha, cnt, tr->n, ev->n));
+	cJSON_AddItemToObject(meta, "data", data_json(o, t->data_sha, cnt, tr->all.n, ev->all.n));
 	cJSON_AddItemToObject(meta, "training", training_json(o, o->rounds, 0, cJSON_GetObjectItem(m, "fit_seconds")->valuedouble));
 	rc = write_bundle(o, meta, t->fs, err);
 	if (rc == 0 && o->predictions) {
@@ -1564,6 +1681,34 @@ out:
 	return rc;
 }
 
+/* The sha256 of the data, on its own thread while the fit pass parses. */
+struct digest {
+	const char *path;
+	char *hex;
+	pthread_t tid;
+	bool started, joined;
+	int rc;
+	struct kf_err err;
+};
+
+static void *digest_thread(void *arg)
+{
+	struct digest *d = arg;
+
+	d->rc = kf_sha256_file(d->path, d->hex, &d->err);
+	return NULL;
+}
+
+static int digest_join(struct digest *d, struct kf_err *err)
+{
+	if (d->started && !d->joined)
+		pthread_join(d->tid, NULL);
+	d->joined = true;
+	if (d->rc < 0)
+		*err = d->err;
+	return d->rc;
+}
+
 /* ---- entry points ------------------------------------------------------------ */
 
 int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *err)
@@ -1573,9 +1718,11 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	struct rowset tr = { 0 }, ev = { 0 };
 	struct trainer t = { 0 };
 	struct counts cnt;
+	struct digest digest = { 0 };
+	struct kf_err derr;
 	bool dense, xgb = !strcmp(o->model, "xgboost");
 	int64_t t0 = kf_time_mono_ns();
-	int rc;
+	int rc, rc2;
 
 	*metrics = NULL;
 	memset(&s, 0, sizeof s);
@@ -1584,16 +1731,23 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	t.o = o;
 	t.s = &s;
 	t.fs = &fs;
-	rc = kf_sha256_file(o->data, t.data_sha, err);
-	if (rc < 0)
-		return rc;
 	if (o->rank == 0 && (rc = kf_fs_mkdirs(o->out, err)) < 0)
 		return rc;
-	if (!strcmp(o->model, "mf"))
-		return train_mf(o, t.data_sha, (double)t0, metrics, err);
+	/* the data's digest is computed beside the fit pass */
+	digest.path = o->data;
+	digest.hex = t.data_sha;
+	digest.started = pthread_create(&digest.tid, NULL, digest_thread, &digest) == 0;
+	if (!digest.started)
+		digest_thread(&digest);
+	if (!strcmp(o->model, "mf")) {
+		rc = digest_join(&digest, err);
+		return rc < 0 ? rc : train_mf(o, t.data_sha, (double)t0, metrics, err);
+	}
 	dense = !xgb;
-	if (!o->label && !o->label_expr)
+	if (!o->label && !o->label_expr) {
+		digest_join(&digest, err);
 		return kf_err_set(err, KF_EUSAGE, "--label COL or --label-expr EXPR is required");
+	}
 	rc = source_init(&s, o, err);
 	if (rc < 0)
 		goto out;
@@ -1609,10 +1763,16 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 		goto out;
 	}
 	rc = fit_pass(&s, &fs, &cnt, err);
+	rc2 = digest_join(&digest, &derr);
+	if (rc == 0 && rc2 < 0) {
+		*err = derr;
+		rc = rc2;
+	}
 	if (rc < 0)
 		goto out;
-	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s", fs.n, fs.dim,
-		 (unsigned long long)cnt.train, fs.inferred ? " (inferred spec)" : "");
+	progress(o, "fitted %zu features (dim %zu) on %llu training rows%s in %.3fs", fs.n, fs.dim,
+		 (unsigned long long)cnt.train, fs.inferred ? " (inferred spec)" : "",
+		 (double)(kf_time_mono_ns() - t0) / 1e9);
 	tr = (struct rowset){ .s = &s, .fs = &fs, .path = o->data, .eval = false };
 	ev = (struct rowset){ .s = &s, .fs = &fs, .path = o->eval ? o->eval : o->data, .eval = true,
 			      .whole_file = o->eval != NULL };
@@ -1620,16 +1780,20 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	rc = kf_dense_open(&t.d, o->device, o->threads, err);
 	if (rc < 0)
 		goto out;
-	if (xgb || cnt.train * fs.dim * sizeof(double) <= cache_budget()) {
+	/* a sparse row costs a column index and a value per feature, and its
+	 * offset, label and number */
+	if (xgb || cnt.train * (fs.n * 12 + 24) <= cache_budget()) {
 		rc = rowset_load(&tr, err);
 		if (rc == 0 && (o->eval || cnt.eval))
 			rc = rowset_load(&ev, err);
 		if (rc < 0)
 			goto out;
-		if (tr.n == 0) {
+		if (tr.all.n == 0) {
 			rc = kf_err_set(err, KF_EINPUT, "\"%s\": no training rows with a label", o->data);
 			goto out;
 		}
+		progress(o, "transformed %zu training and %zu eval rows in %.3fs", tr.all.n, ev.all.n,
+			 (double)(kf_time_mono_ns() - t0) / 1e9);
 	} else {
 		progress(o, "streaming the data every epoch (%llu rows exceed the %zu MiB cache)",
 			 (unsigned long long)cnt.train, cache_budget() >> 20);
@@ -1641,6 +1805,7 @@ int kf_train_run(const struct kf_train_opts *o, cJSON **metrics, struct kf_err *
 	else
 		rc = train_xgb(&t, &tr, &ev, &cnt, (double)t0, metrics, err);
 out:
+	digest_join(&digest, &derr);
 	if (rc < 0) {
 		cJSON_Delete(*metrics);
 		*metrics = NULL;
