@@ -62,11 +62,16 @@ static int fail(struct imp *im, const char *tmpl, const char *field, const char 
 static int fail(struct imp *im, const char *tmpl, const char *field, const char *fmt, ...)
 {
 	const struct kf_ynode *t = tmpl ? y_template(im, tmpl) : NULL;
-	const struct kf_ynode *f = t && field ? kf_ynode_get(t, field) : NULL;
-	const struct kf_ynode *at = f ? f : t;
+	const struct kf_ynode *f = NULL;
+	const struct kf_ynode *at;
 	char msg[KF_ERR_MSG_MAX];
 	va_list ap;
 
+	/* point at the field's key, where a reader looks for it */
+	for (size_t i = 0; t && field && t->kind == KF_Y_MAP && i < t->n; i++)
+		if (kf_ynode_is_scalar(kf_ynode_key(t, i)) && !strcmp(kf_ynode_key(t, i)->value, field))
+			f = kf_ynode_key(t, i);
+	at = f ? f : t;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -258,6 +263,60 @@ static int check_runnable(struct imp *im, const char *name, const cJSON *t)
 	return 0;
 }
 
+/* {{workflow.status}}, {{workflow.name}}, {{workflow.uid}} and
+ * {{workflow.parameters.X}} written in a container: each becomes an input
+ * "workflow-..." (globals: input -> the kf template its step passes). */
+static void scan_globals(struct tokens *tk, const char *s, cJSON *globals)
+{
+	const char *p = s;
+
+	while (p && (p = strstr(p, "{{workflow.")) != NULL) {
+		const char *end = strstr(p, "}}");
+		char *ex, *input = NULL, *kf = NULL;
+
+		if (!end)
+			break;
+		ex = trim_dup(p + 2, (size_t)(end - p - 2));
+		if (!strcmp(ex, "workflow.status")) {
+			input = kf_xstrdup("workflow-status");
+			kf = kf_xstrdup("{{run.status}}");
+		} else if (!strcmp(ex, "workflow.name") || !strcmp(ex, "workflow.uid")) {
+			input = kf_xasprintf("workflow-%s", ex + 9);
+			kf = kf_xstrdup("{{run.id}}");
+		} else if (kf_str_starts(ex, "workflow.parameters.")) {
+			input = kf_xasprintf("workflow-parameters-%s", ex + 20);
+			kf = kf_xasprintf("{{params.%s}}", ex + 20);
+		}
+		if (input && !cJSON_GetObjectItem(globals, input)) {
+			cJSON_AddStringToObject(globals, input, kf);
+			tok_add(tk, kf_xstrndup(p, (size_t)(end + 2 - p)), "inputValue",
+				cJSON_GetObjectItem(globals, input)->string);
+		}
+		free(input);
+		free(kf);
+		free(ex);
+		p = end + 2;
+	}
+}
+
+static void scan_json(struct tokens *tk, const cJSON *v, cJSON *globals)
+{
+	const cJSON *c;
+
+	if (cJSON_IsString(v))
+		scan_globals(tk, v->valuestring, globals);
+	cJSON_ArrayForEach(c, v)
+		scan_json(tk, c, globals);
+}
+
+static void add_globals(struct tokens *tk, const cJSON *ctr, cJSON *globals)
+{
+	scan_json(tk, cJSON_GetObjectItem(ctr, "image"), globals);
+	scan_json(tk, cJSON_GetObjectItem(ctr, "command"), globals);
+	scan_json(tk, cJSON_GetObjectItem(ctr, "args"), globals);
+	scan_json(tk, cJSON_GetObjectItem(ctr, "env"), globals);
+}
+
 static cJSON *ph_list(struct tokens *tk, const cJSON *arr)
 {
 	cJSON *out = cJSON_CreateArray();
@@ -276,7 +335,7 @@ static cJSON *ph_list(struct tokens *tk, const cJSON *arr)
 static int component(struct imp *im, const char *name, const cJSON *t)
 {
 	const cJSON *ctr = cJSON_GetObjectItem(t, "container"), *v;
-	cJSON *c, *ins, *outs, *impl, *info, *pmap, *amap, *paths;
+	cJSON *c, *ins, *outs, *impl, *info, *pmap, *amap, *paths, *globals;
 	struct tokens tk;
 	int rc;
 
@@ -365,6 +424,8 @@ static int component(struct imp *im, const char *name, const cJSON *t)
 			cJSON_AddStringToObject(pass == 0 ? pmap : amap, n, have);
 		}
 	}
+	globals = cJSON_AddObjectToObject(info, "globals");
+	add_globals(&tk, ctr, globals);
 	tk.used = kf_xcalloc(tk.n + 1, sizeof *tk.used);
 	impl = cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "implementation"), "container");
 	{
@@ -387,6 +448,13 @@ static int component(struct imp *im, const char *name, const cJSON *t)
 				cJSON_AddItemToObject(env, str_of(v, "name"), to_placeholder(&tk, val ? val : ""));
 			free(val);
 		}
+	}
+	/* Workflow variables used in the container become inputs the step sets. */
+	cJSON_ArrayForEach(v, globals) {
+		cJSON *in = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(in, "name", v->string);
+		cJSON_AddItemToArray(ins, in);
 	}
 	/* An output path the program is never told cannot be remapped. */
 	for (size_t i = 0; i < tk.n; i++) {
@@ -786,6 +854,11 @@ static int process_task(struct imp *im, struct scope *s, const cJSON *task, cons
 		}
 		sname = step_name(im, s, name);
 		cJSON_AddStringToObject(step, "component", tname);
+		cJSON_ArrayForEach(v, get2(im->tinfo, tname, "globals")) {
+			if (!a)
+				a = cJSON_AddObjectToObject(step, "args");
+			cJSON_AddStringToObject(a, v->string, v->valuestring);
+		}
 		cJSON_ArrayForEach(v, params) {
 			if (!a)
 				a = cJSON_AddObjectToObject(step, "args");
@@ -1027,6 +1100,9 @@ int kf_argo_import(const char *file, const char *yaml, size_t len, struct kf_buf
 			goto out;
 		st = cJSON_AddObjectToObject(sp, "onExit");
 		cJSON_AddStringToObject(st, "component", exit_name);
+		if (cJSON_GetArraySize(get2(im.tinfo, exit_name, "globals")) > 0)
+			cJSON_AddItemToObject(st, "args",
+					      cJSON_Duplicate(get2(im.tinfo, exit_name, "globals"), true));
 		step_policies(et, st);
 	}
 	text = cJSON_Print(out);

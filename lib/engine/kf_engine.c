@@ -13,6 +13,7 @@
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
+#include "util/kf_output.h"
 #include "util/kf_sha256.h"
 #include "util/kf_str.h"
 #include "util/kf_time.h"
@@ -80,6 +81,7 @@ struct task {
 	char *cache_key;
 	int64_t exec_id;
 	char *msg;
+	char *from_run, *from_task; /* who made the outputs (cache hit, resume) */
 	struct kf_strv scratch;   /* strings lent to template expansion */
 };
 
@@ -139,7 +141,11 @@ static cJSON *outputs_json(const struct task *t)
 	cJSON *doc = cJSON_CreateObject();
 	cJSON *vals = cJSON_AddObjectToObject(doc, "values");
 	cJSON *arts = cJSON_AddObjectToObject(doc, "artifacts");
+	cJSON *from = cJSON_AddObjectToObject(doc, "from");
 
+	/* where the outputs were made (a cached task's logs are there) */
+	cJSON_AddStringToObject(from, "run", t->from_run ? t->from_run : "");
+	cJSON_AddStringToObject(from, "task", t->from_task ? t->from_task : t->name);
 	for (size_t i = 0; t->outs && i < c->n_outputs; i++) {
 		const struct out *o = &t->outs[i];
 		cJSON *a;
@@ -161,7 +167,13 @@ static void outputs_restore(struct task *t, const cJSON *doc)
 	const struct kf_component *c = t->sr->s->component;
 	const cJSON *vals = cJSON_GetObjectItem(doc, "values");
 	const cJSON *arts = cJSON_GetObjectItem(doc, "artifacts");
+	const char *fr = cJSON_GetStringValue(kf_json_path(doc, "from.run"));
+	const char *ft = cJSON_GetStringValue(kf_json_path(doc, "from.task"));
 
+	free(t->from_run);
+	free(t->from_task);
+	t->from_run = fr && *fr ? kf_xstrdup(fr) : NULL;
+	t->from_task = ft && *ft ? kf_xstrdup(ft) : NULL;
 	for (size_t i = 0; i < c->n_outputs; i++) {
 		const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(vals, c->outputs[i].name));
 		const cJSON *a = cJSON_GetObjectItem(arts, c->outputs[i].name);
@@ -245,7 +257,9 @@ static int record_exec(struct eng *e, struct task *t, int state, struct kf_err *
 		if (t->ins[i].art_id) {
 			ins[ni].id = t->ins[i].art_id;
 			ins[ni++].path = c->inputs[i].name;
-		} else if (t->ins[i].value) {
+		}
+		/* Values are properties too, so two runs can be compared by them. */
+		if (t->ins[i].value && strlen(t->ins[i].value) <= 4096) {
 			snprintf(key, sizeof key, "input:%s", c->inputs[i].name);
 			kf_store_props_str(&props, key, t->ins[i].value);
 		}
@@ -909,6 +923,10 @@ static void task_ended(struct eng *e, struct task *t, int status)
 	} else if (e->stopping) {
 		snprintf(msg, sizeof msg, "interrupted");
 	} else if (t->exit_code == 0) {
+		free(t->from_run);
+		free(t->from_task);
+		t->from_run = kf_xstrdup(e->run_id);
+		t->from_task = NULL;
 		if (collect_outputs(e, t, &err) == 0 && record_exec(e, t, KF_EXEC_COMPLETE, &err) == 0) {
 			/* Written even under --no-cache: that flag only stops reuse. */
 			if (t->sr->s->cache) {
@@ -1452,6 +1470,8 @@ static void eng_release(struct eng *e)
 			free(t->dir);
 			free(t->cache_key);
 			free(t->msg);
+			free(t->from_run);
+			free(t->from_task);
 			kf_strv_release(&t->scratch);
 			free(t);
 		}

@@ -9,3 +9,4 @@ libkf_a_SOURCES += lib/argo/kf_argo_import.c lib/argo/kf_argo_import.h
 kf_SOURCES += cmd/run.c
 dist_man_MANS += man/kf-run.1
 TESTS += t/3001-run.bats
+TESTS += t/3002-cache.bats t/3003-store.bats t/3004-resume.bats t/3005-argo.bats t/3006-manage.bats
