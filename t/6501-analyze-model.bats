@@ -294,6 +294,15 @@ for r in c.execute("""select ev.type, t.name from Event ev join Artifact a on a.
     print(*r)
 EOF
 	assert_output "$(printf 'executions 1\n3 Dataset\n3 Model\n4 Metrics\n4 ModelBlessing')"
+	run python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("select c.name from Context c join Association a on a.context_id = c.id").fetchall())' "$KF_STORE/kf.db"
+	assert_output "[('trips.csv',)]"
+}
+
+@test "model: --data - reads standard input" {
+	run_kf -0 analyze model --model "$M/a" --data - --metrics auc -o json <"$TRIPS"
+	echo "$output" >out.json
+	[ "$(jpath out.json 'd["rows"]')" = 600 ]
+	[ "$(jpath out.json 'd["data"]')" = stdin ]
 }
 
 @test "model: bad inputs are clear errors (exit 2)" {
