@@ -489,7 +489,9 @@ static int run_analyze_model(struct kf_ctx *ctx, struct kf_args *args, struct kf
 		rc = kf_err_set(err, KF_EUSAGE, "--bless-to needs --threshold or --change checks");
 		goto out;
 	}
-	c.eo.plots = !strcmp(fmt, "html");
+	/* curve points and calibration bins of the overall slice: for the
+	 * report, and for whoever plots the JSON elsewhere */
+	c.eo.plots = strcmp(fmt, "table") != 0;
 	rc = kf_evaluate_run(&c.eo, &doc, err);
 	if (rc < 0)
 		goto out;

@@ -50,11 +50,13 @@ slice_names() {
 	[ "$(jpath out.json 'd["rows"]')" = 600 ]
 	[ "$(jpath out.json 'd["models"][0]["role"]')" = candidate ]
 	[ "$(jpath out.json 'd["models"][0]["kind"]')" = logistic ]
-	[ "$(jpath out.json 'sorted(k for k in d["slices"][0]["metrics"][d["name"]] if k != "confusion")')" = \
+	[ "$(jpath out.json 'sorted(k for k in d["slices"][0]["metrics"][d["name"]] if k not in ("confusion", "plots"))')" = \
 	  "['accuracy', 'auc', 'auc_pr', 'calibration', 'example_count', 'log_loss', 'mean_label', 'mean_prediction', 'precision', 'recall']" ]
 	# 175 of the 600 trips tipped more than 20% (pandas: (tips > 0.2 * fare).sum())
 	[ "$(jpath out.json 'round(d["slices"][0]["metrics"][d["name"]]["mean_label"] * 600)')" = 175 ]
 	[ "$(jpath out.json 'd["slices"][0]["metrics"][d["name"]]["auc"] > 0.8')" = True ]
+	# plot data for the overall slice only: ROC from (0,0) to (1,1), 10 calibration bins
+	[ "$(jpath out.json '[(p["roc"][0], p["roc"][-1], len(p["calibration"])) for p in [d["slices"][0]["metrics"][d["name"]]["plots"]]][0]')" = "([0, 0], [1, 1], 10)" ]
 }
 
 @test "model: -o yaml" {
@@ -70,6 +72,8 @@ slice_names() {
 	assert_output "$(printf 'Overall\n'; for d in 1 2 3 4 5 6 7; do echo "trip_start_day=$d"; done)"
 	# the slices partition the rows
 	[ "$(jpath out.json 'sum(s["example_count"] for s in d["slices"][1:])')" = 600 ]
+	# plot data for the overall slice only
+	[ "$(jpath out.json '["plots" in s["metrics"][d["name"]] for s in d["slices"][:2]]')" = "[True, False]" ]
 }
 
 @test "model: --slice COL leaves out rows where COL is empty" {
