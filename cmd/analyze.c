@@ -6,27 +6,22 @@
 #include "kf_cmd.h"
 #include "kf_print.h"
 #include "data/kf_drift.h"
+#include "data/kf_record.h"
 #include "data/kf_report.h"
 #include "data/kf_schema.h"
 #include "data/kf_stats.h"
 #include "data/kf_validate.h"
-#include "store/kf_store.h"
 #include "util/kf_buf.h"
-#include "util/kf_fs.h"
 #include "util/kf_mem.h"
 #include "util/kf_output.h"
 #include "util/kf_str.h"
 #include "util/kf_yaml.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define SKIP_BAD_ROWS_OPT \
 	{ 0, "skip-bad-rows", KF_OPT_NONE, NULL, "count and skip malformed rows instead of failing", NULL }
@@ -59,204 +54,29 @@ static void note_bad_rows(const struct kf_ctx *ctx, const struct kf_stats_result
 
 /* ---- recording in the store ------------------------------------------------ */
 
-/* Inputs larger than this are recorded by path, size and modification time
- * without a digest: hashing them would cost more than the analysis. */
-#define DIGEST_MAX ((off_t)64 << 20)
-
-struct rec_input {
-	const char *event;   /* the event path: "data", "schema", "baseline", ... */
-	const char *type;    /* artifact type: "Dataset", "Schema" */
-	const char *file;    /* "-" for standard input (not recorded) */
-	const char *digest;  /* computed already (struct digests), or NULL */
-};
-
-/* The digests of the data files, computed by a thread of their own while
- * the analysis reads them (the same bytes, from the page cache), so that
- * recording costs no time where a CPU is free. */
-struct digests {
-	pthread_t thread;
-	bool started;
-	size_t n;
-	char *const *files;
-	char (*hex)[KF_SHA256_HEX_LEN + 1];   /* "" when not computed */
-};
-
-static void *hash_files(void *arg)
-{
-	struct digests *d = arg;
-	struct stat sb;
-	struct kf_err err;
-	size_t i;
-	bool dir;
-
-	for (i = 0; i < d->n; i++) {
-		if (strcmp(d->files[i], "-") && stat(d->files[i], &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    sb.st_size <= DIGEST_MAX && kf_store_digest_path(d->files[i], d->hex[i], &dir, &err) < 0)
-			d->hex[i][0] = '\0';
-	}
-	return NULL;
-}
-
-static void digests_start(struct digests *d, char *const *files, size_t n)
-{
-	memset(d, 0, sizeof *d);
-	d->n = n;
-	d->files = files;
-	d->hex = kf_xcalloc(n + 1, sizeof *d->hex);
-	d->started = pthread_create(&d->thread, NULL, hash_files, d) == 0;
-	if (!d->started)
-		hash_files(d);
-}
-
-/* Wait for the digests. */
-static void digests_join(struct digests *d)
-{
-	if (d->started)
-		pthread_join(d->thread, NULL);
-	d->started = false;
-}
-
-/* The digest of file i, or NULL (standard input, too large, unreadable). */
-static const char *digest_of(const struct digests *d, size_t i)
-{
-	return i < d->n && d->hex[i][0] ? d->hex[i] : NULL;
-}
-
-static void digests_release(struct digests *d)
-{
-	digests_join(d);
-	free(d->hex);
-	d->hex = NULL;
-}
-
-struct rec_output {
-	const char *event;
-	const char *type;
-	const char *content;
-	size_t len;
-	const struct kf_store_props *props;
-};
-
-static int write_temp(const char *dir, const struct rec_output *out, char **path, struct kf_err *err)
-{
-	size_t done = 0;
-	int fd;
-
-	*path = kf_path_join(dir, ".analyze-XXXXXX");
-	fd = mkstemp(*path);
-	if (fd < 0)
-		return kf_err_sys(err, "cannot create a file in \"%s\"", dir);
-	while (done < out->len) {
-		ssize_t n = write(fd, out->content + done, out->len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			return kf_err_sys(err, "cannot write \"%s\"", *path);
-		}
-		done += (size_t)n;
-	}
-	if (close(fd) < 0)
-		return kf_err_sys(err, "cannot write \"%s\"", *path);
-	return 0;
-}
-
-static void input_ref(struct kf_store_ref *r, const struct rec_input *in, struct kf_store_props *props,
-		      char **abs)
-{
-	struct stat sb;
-
-	r->path = in->event;
-	r->type = in->type;
-	r->name = kf_path_basename(in->file);
-	if (in->digest) {
-		*abs = kf_path_absolute(in->file);
-		r->uri = *abs;
-		r->digest_in = in->digest;
-	} else if (stat(in->file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
-		*abs = kf_path_absolute(in->file);
-		r->uri = *abs;
-		kf_store_props_int(props, "size", (int64_t)sb.st_size);
-		kf_store_props_int(props, "mtime", (int64_t)sb.st_mtime);
-		r->props = props;
-	} else {
-		r->file = in->file;
-	}
-}
-
-/* Record the execution with its input and output artifacts. The analysis
- * is done and printed by then: a store that cannot be written is a warning. */
+/* Record the execution; the analysis is done and printed by then, so a
+ * store that cannot be written is a warning. */
 static void record(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *exec_props,
-		   const struct rec_input *in, size_t nin, const struct rec_output *out)
+		   const struct kf_record_input *in, size_t nin, const struct kf_record_output *out)
 {
-	struct kf_store_ref *refs = kf_xcalloc(nin + 1, sizeof *refs), oref;
-	struct kf_store_props *iprops = kf_xcalloc(nin + 1, sizeof *iprops);
-	struct kf_store_record rec;
-	struct kf_store *st = NULL;
-	char *dir = kf_ctx_store_dir(ctx), *tmp = NULL, **abs = kf_xcalloc(nin + 1, sizeof *abs);
-	const char *context = NULL;
-	int64_t ctx_id = 0, exec_id = 0;
+	char *dir = kf_ctx_store_dir(ctx);
 	struct kf_err err;
-	size_t i, n = 0;
+	int64_t id = 0;
 
 	kf_err_clear(&err);
-	memset(&oref, 0, sizeof oref);
-	memset(&rec, 0, sizeof rec);
-	if (kf_store_open(dir, &st, &err) < 0 || write_temp(dir, out, &tmp, &err) < 0)
-		goto out;
-	for (i = 0; i < nin; i++) {
-		if (!strcmp(in[i].file, "-"))
-			continue;   /* standard input has no name to record */
-		if (!context)
-			context = kf_path_basename(in[i].file);
-		input_ref(&refs[n], &in[i], &iprops[n], &abs[n]);
-		n++;
-	}
-	oref.path = out->event;
-	oref.type = out->type;
-	oref.file = tmp;
-	oref.put = oref.move = true;
-	oref.props = out->props;
-	if (kf_store_context(st, "kf.Analysis", context ? context : "stdin", NULL, 0, &ctx_id, &err) < 0)
-		goto out;
-	rec.type = exec_type;
-	rec.name = ctx->cmd_path;
-	rec.state = KF_EXEC_COMPLETE;
-	rec.props = exec_props;
-	rec.inputs = refs;
-	rec.n_inputs = n;
-	rec.outputs = &oref;
-	rec.n_outputs = 1;
-	rec.contexts = &ctx_id;
-	rec.n_contexts = 1;
-	if (kf_store_record(st, &rec, &exec_id, &err) == 0 && ctx->verbose)
-		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)exec_id, dir);
-out:
-	if (err.code)
+	if (kf_record_analysis(dir, exec_type, ctx->cmd_path, exec_props, in, nin, out, &id, &err) < 0)
 		kf_print_warning(ctx, "not recorded in the store: %s", err.msg);
-	if (tmp)
-		unlink(tmp);   /* moved into the store on success */
-	for (i = 0; i < nin; i++) {
-		kf_store_ref_release(&refs[i]);
-		kf_store_props_release(&iprops[i]);
-		free(abs[i]);
-	}
-	free(refs);
-	free(iprops);
-	free(abs);
-	kf_store_ref_release(&oref);
-	kf_store_close(st);
-	free(tmp);
+	else if (ctx->verbose)
+		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)id, dir);
 	free(dir);
 }
 
 static void record_json(const struct kf_ctx *ctx, const char *exec_type, const struct kf_store_props *eprops,
-			const struct rec_input *in, size_t nin, const char *event, const char *type,
+			const struct kf_record_input *in, size_t nin, const char *event, const char *type,
 			const cJSON *doc, const struct kf_store_props *oprops)
 {
 	char *text = cJSON_PrintUnformatted(doc);
-	struct rec_output out = { event, type, text, strlen(text), oprops };
+	struct kf_record_output out = { event, type, text, strlen(text), oprops };
 
 	record(ctx, exec_type, eprops, in, nin, &out);
 	cJSON_free(text);
@@ -367,16 +187,16 @@ static int compute(const struct kf_ctx *ctx, struct kf_args *args, const char *c
 	return rc;
 }
 
-static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, const struct digests *dg,
+static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_record_digests *dg,
 			 struct kf_stats_result *res, cJSON *doc)
 {
 	struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
-	struct rec_input *in = kf_xcalloc((size_t)args->argc + 1, sizeof *in);
+	struct kf_record_input *in = kf_xcalloc((size_t)args->argc + 1, sizeof *in);
 	size_t n = 0;
 	int i;
 
 	for (i = 0; i < args->argc; i++)
-		in[n++] = (struct rec_input){ "data", "Dataset", args->argv[i], digest_of(dg, (size_t)i) };
+		in[n++] = (struct kf_record_input){ "data", "Dataset", args->argv[i], kf_record_digest(dg, (size_t)i) };
 	kf_store_props_int(&op, "num_examples", (int64_t)res->all->rows);
 	kf_store_props_int(&op, "num_features", (int64_t)res->all->n);
 	kf_store_props_int(&ep, "bad_rows", (int64_t)res->bad_rows);
@@ -391,13 +211,13 @@ static void record_stats(const struct kf_ctx *ctx, struct kf_args *args, const s
 static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	struct kf_stats_result res;
-	struct digests dg;
+	struct kf_record_digests dg;
 	cJSON *doc = NULL;
 	int rc;
 
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|html", err)) < 0)
 		return rc;
-	digests_start(&dg, args->argv, (size_t)args->argc);
+	kf_record_digests_start(&dg, args->argv, (size_t)args->argc);
 	rc = compute(ctx, args, (const char *const *)args->argv, (size_t)args->argc, NULL, &res, err);
 	if (rc < 0)
 		goto out;
@@ -409,11 +229,11 @@ static int run_stats(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	else
 		rc = kf_print_records(ctx, doc, NULL, "table|json|yaml|html", err);
 	if (rc == 0) {
-		digests_join(&dg);
+		kf_record_digests_join(&dg);
 		record_stats(ctx, args, &dg, &res, doc);
 	}
 out:
-	digests_release(&dg);
+	kf_record_digests_release(&dg);
 	cJSON_Delete(doc);
 	kf_stats_result_release(&res);
 	return rc;
@@ -465,13 +285,13 @@ static int print_schema(const struct kf_ctx *ctx, const struct kf_schema *schema
 }
 
 /* The schema is stored in TFDV's text format, whatever was printed. */
-static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct digests *dg,
+static void record_schema(const struct kf_ctx *ctx, struct kf_args *args, const struct kf_record_digests *dg,
 			  const struct kf_schema *schema)
 {
 	struct kf_store_props op = KF_STORE_PROPS_INIT;
 	struct kf_buf text = KF_BUF_INIT;
-	struct rec_input in = { "data", "Dataset", args->argv[0], digest_of(dg, 0) };
-	struct rec_output out = { "schema", "Schema", NULL, 0, &op };
+	struct kf_record_input in = { "data", "Dataset", args->argv[0], kf_record_digest(dg, 0) };
+	struct kf_record_output out = { "schema", "Schema", NULL, 0, &op };
 
 	kf_schema_to_pbtxt(schema, &text);
 	out.content = kf_buf_str(&text);
@@ -488,7 +308,7 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 	struct kf_schema_infer_opts iopts = { 0 };
 	struct kf_stats_result res;
 	struct kf_schema schema;
-	struct digests dg;
+	struct kf_record_digests dg;
 	const char *v;
 	long n;
 	int rc;
@@ -501,17 +321,17 @@ static int run_schema(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 		iopts.max_domain = (size_t)n;
 	}
 	iopts.ranges = kf_args_has(args, "infer-ranges");
-	digests_start(&dg, args->argv, 1);
+	kf_record_digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &res, err);
 	if (rc == 0) {
 		kf_schema_infer(&schema, res.all, &iopts);
 		rc = print_schema(ctx, &schema, res.source, err);
-		digests_join(&dg);
+		kf_record_digests_join(&dg);
 		if (rc == 0)
 			record_schema(ctx, args, &dg, &schema);
 		kf_schema_release(&schema);
 	}
-	digests_release(&dg);
+	kf_record_digests_release(&dg);
 	kf_stats_result_release(&res);
 	return rc;
 }
@@ -547,7 +367,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	struct kf_stats_result res;
 	struct kf_schema schema;
 	cJSON *anomalies = NULL;
-	struct digests dg = { 0 };
+	struct kf_record_digests dg = { 0 };
 	int rc, n;
 
 	memset(&res, 0, sizeof res);
@@ -557,7 +377,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc < 0)
 		goto out;
 	kf_validate_string_features(&schema, &strings);
-	digests_start(&dg, args->argv, 1);
+	kf_record_digests_start(&dg, args->argv, 1);
 	rc = compute(ctx, args, (const char *const *)args->argv, 1, &strings, &res, err);
 	if (rc < 0)
 		goto out;
@@ -572,13 +392,13 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 		rc = kf_print_records(ctx, anomalies, cols, "table|json|yaml|html", err);
 	if (rc == 0) {
 		struct kf_store_props ep = KF_STORE_PROPS_INIT, op = KF_STORE_PROPS_INIT;
-		struct rec_input in[2] = {
+		struct kf_record_input in[2] = {
 			{ "data", "Dataset", args->argv[0], NULL },
 			{ "schema", "Schema", kf_args_get(args, "schema"), NULL },
 		};
 
-		digests_join(&dg);
-		in[0].digest = digest_of(&dg, 0);
+		kf_record_digests_join(&dg);
+		in[0].digest = kf_record_digest(&dg, 0);
 
 		if (kf_args_get(args, "environment"))
 			kf_store_props_str(&ep, "environment", kf_args_get(args, "environment"));
@@ -590,8 +410,7 @@ static int run_validate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err 
 	if (rc == 0 && n > 0)
 		rc = kf_err_set(err, KF_EFAIL, "%d anomal%s found in \"%s\"", n, n == 1 ? "y" : "ies", res.source);
 out:
-	if (dg.hex)
-		digests_release(&dg);
+	kf_record_digests_release(&dg);
 	cJSON_Delete(anomalies);
 	kf_stats_result_release(&res);
 	kf_schema_release(&schema);
@@ -678,7 +497,7 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 	struct kf_stats_result base, cur;
 	struct kf_drift_threshold *th = NULL;
 	struct kf_schema schema;
-	struct digests dg = { 0 };
+	struct kf_record_digests dg = { 0 };
 	cJSON *doc = NULL, *it;
 	bool drifted = false;
 	size_t nth;
@@ -696,7 +515,7 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 			goto out;
 		schema_thresholds(&schema, &th, &nth);
 	}
-	digests_start(&dg, args->argv, 2);
+	kf_record_digests_start(&dg, args->argv, 2);
 	if ((rc = compute(ctx, args, (const char *const *)args->argv, 1, NULL, &base, err)) < 0)
 		goto out;
 	if ((rc = compute(ctx, args, (const char *const *)args->argv + 1, 1, NULL, &cur, err)) < 0)
@@ -712,13 +531,13 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = kf_print_records(ctx, doc, cols, "table|json|yaml|html", err);
 	if (rc == 0) {
 		struct kf_store_props op = KF_STORE_PROPS_INIT;
-		struct rec_input in[2] = {
+		struct kf_record_input in[2] = {
 			{ "baseline", "Dataset", args->argv[0], NULL }, { "current", "Dataset", args->argv[1], NULL },
 		};
 
-		digests_join(&dg);
-		in[0].digest = digest_of(&dg, 0);
-		in[1].digest = digest_of(&dg, 1);
+		kf_record_digests_join(&dg);
+		in[0].digest = kf_record_digest(&dg, 0);
+		in[1].digest = kf_record_digest(&dg, 1);
 
 		kf_store_props_int(&op, "num_drifted", over);
 		record_json(ctx, "kf.AnalyzeDrift", NULL, in, 2, "drift", "Anomalies", doc, &op);
@@ -728,8 +547,7 @@ static int run_drift(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		rc = kf_err_set(err, KF_EFAIL, "%d feature%s drifted above the threshold", over, over == 1 ? "" : "s");
 out:
 	cJSON_Delete(doc);
-	if (dg.hex)
-		digests_release(&dg);
+	kf_record_digests_release(&dg);
 	kf_stats_result_release(&base);
 	kf_stats_result_release(&cur);
 	kf_schema_release(&schema);

@@ -114,3 +114,12 @@ assert re.findall(r"value: \"([^\"]+)\"", dom) == ["Cash", "Credit Card", "Dispu
 	run_kf -2 analyze validate --schema nope.yaml d.csv
 	assert_output --partial 'cannot open "nope.yaml"'
 }
+
+@test "schema: --skip-bad-rows infers from the good rows" {
+	printf 'a,b\n1,x\n2\n3,y\n' >bad.csv
+	run_kf -2 analyze schema bad.csv
+	assert_output --partial 'bad.csv:3:1: error: row has 1 field, expected 2'
+	kf analyze schema -o json --skip-bad-rows bad.csv >s.json 2>err.txt
+	grep -q 'warning: 1 malformed row skipped' err.txt
+	[ "$(jpath s.json '[(f["name"], f["type"]) for f in d["feature"]]')" = "[('a', 'INT'), ('b', 'BYTES')]" ]
+}

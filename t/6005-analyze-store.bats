@@ -91,3 +91,11 @@ sha() {
 	[ "$(sql "SELECT count(*) FROM Event WHERE type = 3")" = 6 ]
 	[ "$(sql "SELECT count(DISTINCT a.digest) FROM Artifact a JOIN Type t ON t.id = a.type_id WHERE t.name = 'Dataset'")" = 6 ]
 }
+
+@test "store: -v says what was recorded, -q does not" {
+	printf 'a\n1\n' >d.csv
+	run_kf -0 -v analyze stats d.csv
+	assert_output --regexp 'recorded execution 1 in ".*store"'
+	run_kf -0 analyze stats -q d.csv
+	refute_output --partial 'recorded'
+}

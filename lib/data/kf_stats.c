@@ -175,20 +175,27 @@ struct acc {
 	struct pool *pool;
 };
 
+/* Rows a tile: the tile's fields and text stay in cache while each column
+ * of it is added (column after column over a whole batch would miss). */
+#define TILE 256
+
 static void add_columns(struct acc *a, const struct kf_csv_batch *b, size_t first, size_t step)
 {
 	struct kf_stats *all = a->res->all;
-	size_t j, r;
+	size_t t, j, r, end;
 
-	for (j = first; j < b->ncols; j += step) {
-		struct kf_stats_feature *f = &all->f[a->colmap[j]];
+	for (t = 0; t < b->nrows; t += TILE) {
+		end = t + TILE < b->nrows ? t + TILE : b->nrows;
+		for (j = first; j < b->ncols; j += step) {
+			struct kf_stats_feature *f = &all->f[a->colmap[j]];
 
-		for (r = 0; r < b->nrows; r++) {
-			const struct kf_csv_field *fld = &b->fields[r * b->ncols + j];
+			for (r = t; r < end; r++) {
+				const struct kf_csv_field *fld = &b->fields[r * b->ncols + j];
 
-			add_value(f, fld->s, fld->len);
-			if (a->row_slice[r])
-				add_value(&a->row_slice[r]->f[a->colmap[j]], fld->s, fld->len);
+				add_value(f, fld->s, fld->len);
+				if (a->row_slice[r])
+					add_value(&a->row_slice[r]->f[a->colmap[j]], fld->s, fld->len);
+			}
 		}
 	}
 }

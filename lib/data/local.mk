@@ -3,6 +3,7 @@
 libkf_a_SOURCES += \
 	lib/data/kf_csv.c lib/data/kf_csv.h \
 	lib/data/kf_drift.c lib/data/kf_drift.h \
+	lib/data/kf_record.c lib/data/kf_record.h \
 	lib/data/kf_report.c lib/data/kf_report.h \
 	lib/data/kf_schema.c lib/data/kf_schema.h \
 	lib/data/kf_sketch.c lib/data/kf_sketch.h \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Benchmark kf analyze stats against pandas, measured in the same run, on the
 # Chicago taxi CSV replicated 1x, 10x and 100x (15,002 to 1,500,200 rows).
-# Prints each time (best of REPEAT), peak RSS and the ratios.
+# Prints the wall and CPU times (best of REPEAT), the peak RSS and the ratios
+# (speedup: pandas wall / kf wall; cpu_x: pandas CPU / kf CPU; rss_x: RSS).
 # Target: kf at least 5x faster than pandas at 100x, peak RSS < 64 MB flat.
 #
 #   t/bench/analyze.sh [KF]        (default: ./kf, else build/kf)
@@ -35,22 +36,26 @@ if [ -z "$PY" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 [ -n "$PY" ] || echo "analyze.sh: python3-pandas is not installed: the pandas column is skipped" >&2
 
-# best wall time and the peak RSS (KB) of a command, over REPEAT runs
+# best wall time, best CPU time (user + system) and the peak RSS (KB) of a
+# command, over REPEAT runs. On a busy machine the wall time measures the
+# scheduler as much as the program: the CPU time is printed beside it.
 measure() {
-	best= rss=
+	best= cpu= rss=
 	i=0
 	while [ $i -lt "$REPEAT" ]; do
-		/usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" ||
+		/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" ||
 			{ cat "$work/err" >&2; exit 1; }
-		read -r t m <"$work/time"
+		read -r t u s m <"$work/time"
 		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
+		cpu=$(awk -v a="$cpu" -v b="$u" -v c="$s" 'BEGIN { print (a == "" || b + c < a) ? b + c : a }')
 		rss=$(awk -v a="$rss" -v b="$m" 'BEGIN { print (a == "" || b > a) ? b : a }')
 		i=$((i + 1))
 	done
-	echo "$best $rss"
+	echo "$best $cpu $rss"
 }
 
-printf '%-6s %10s %12s %10s %12s %12s %10s %10s\n' size rows kf_s kf_rss_MB pandas_s pandas_rss_MB speedup rss_ratio
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null), $(nproc 2>/dev/null) CPUs; best of $REPEAT"
+printf '%-6s %9s %8s %8s %8s %10s %10s %10s %8s %8s %8s\n' size rows kf_s kf_cpu kf_MB pandas_s pandas_cpu pandas_MB speedup cpu_x rss_x
 for n in 1 10 100; do
 	f=$work/taxi-$n.csv
 	head -1 "$TAXI" >"$f"
@@ -58,16 +63,17 @@ for n in 1 10 100; do
 	while [ $i -lt $n ]; do tail -n +2 "$TAXI" >>"$f"; i=$((i + 1)); done
 	rows=$(($(wc -l <"$f") - 1))
 	set -- $(measure "$KF" --store "$work/store" analyze stats "$f")
-	kt=$1 km=$2
+	kt=$1 kc=$2 km=$3
 	if [ -n "$PY" ]; then
 		set -- $(measure "$PY" -c 'import pandas, sys; pandas.read_csv(sys.argv[1]).describe(include="all")' "$f")
-		pt=$1 pm=$2
-		awk -v n="${n}x" -v r="$rows" -v kt="$kt" -v km="$km" -v pt="$pt" -v pm="$pm" 'BEGIN {
-			printf "%-6s %10d %12.3f %10.1f %12.3f %12.1f %9.1fx %9.1fx\n", n, r, kt, km / 1024, pt, pm / 1024,
-				(kt > 0 ? pt / kt : 0), (km > 0 ? pm / km : 0) }'
+		pt=$1 pc=$2 pm=$3
+		awk -v n="${n}x" -v r="$rows" -v kt="$kt" -v kc="$kc" -v km="$km" -v pt="$pt" -v pc="$pc" -v pm="$pm" 'BEGIN {
+			printf "%-6s %9d %8.2f %8.2f %8.1f %10.2f %10.2f %10.1f %7.1fx %7.1fx %7.1fx\n", n, r, kt, kc, km / 1024,
+				pt, pc, pm / 1024, (kt > 0 ? pt / kt : 0), (kc > 0 ? pc / kc : 0), (km > 0 ? pm / km : 0) }'
 	else
-		awk -v n="${n}x" -v r="$rows" -v kt="$kt" -v km="$km" 'BEGIN {
-			printf "%-6s %10d %12.3f %10.1f %12s %12s %10s %10s\n", n, r, kt, km / 1024, "-", "-", "-", "-" }'
+		awk -v n="${n}x" -v r="$rows" -v kt="$kt" -v kc="$kc" -v km="$km" 'BEGIN {
+			printf "%-6s %9d %8.2f %8.2f %8.1f %10s %10s %10s %8s %8s %8s\n", n, r, kt, kc, km / 1024,
+				"-", "-", "-", "-", "-", "-" }'
 	fi
 	rm -f "$f"
 done

@@ -413,6 +413,11 @@ static void test_classify(void)
 		{ "-", KF_CSV_STRING, 0 }, { "1e", KF_CSV_STRING, 0 }, { "0x10", KF_CSV_STRING, 0 },
 		{ " 1", KF_CSV_STRING, 0 }, { "1 ", KF_CSV_STRING, 0 }, { "1.2.3", KF_CSV_STRING, 0 },
 		{ "Cash", KF_CSV_STRING, 0 }, { ".", KF_CSV_STRING, 0 }, { "e5", KF_CSV_STRING, 0 },
+		{ "1357000200", KF_CSV_INT, 1357000200.0 }, { "17031081401", KF_CSV_INT, 17031081401.0 },
+		{ "-1234567890123456789", KF_CSV_INT, -1234567890123456789.0 },
+		{ "12345678.87654321", KF_CSV_FLOAT, 12345678.87654321 }, { "1234567a", KF_CSV_STRING, 0 },
+		{ "12345678/", KF_CSV_STRING, 0 }, { "0.12345678", KF_CSV_FLOAT, 0.12345678 },
+		{ "1234567:.5", KF_CSV_STRING, 0 },
 	};
 	size_t i;
 	int ok = 1;
@@ -436,16 +441,22 @@ static void test_classify(void)
 	for (i = 0; i < 200000; i++) {
 		char s[64];
 		double want, got;
-		int n = snprintf(s, sizeof s, "%d.%0*d", rand() % 100000 - 50000, rand() % 9 + 1, rand() % 1000000);
+		int n = i % 2 ? snprintf(s, sizeof s, "%d.%0*d", rand() % 100000 - 50000, rand() % 9 + 1, rand() % 1000000)
+			      : snprintf(s, sizeof s, "%d%04d.%d%05d", rand() % 1000000, rand() % 10000, rand() % 100,
+					 rand() % 100000);
+
+		double viaclass = 0;
 
 		want = strtod(s, NULL);
-		if (!kf_csv_parse_double(s, (size_t)n, &got) || memcmp(&got, &want, sizeof got)) {
+		if (!kf_csv_parse_double(s, (size_t)n, &got) || memcmp(&got, &want, sizeof got) ||
+		    kf_csv_classify(s, (size_t)n, NULL, &viaclass) != KF_CSV_FLOAT ||
+		    memcmp(&viaclass, &want, sizeof want)) {
 			ok = 0;
-			printf("# mismatch on %s: %.17g vs %.17g\n", s, got, want);
+			printf("# mismatch on %s: %.17g / %.17g vs %.17g\n", s, got, viaclass, want);
 			break;
 		}
 	}
-	TAP_OK(ok, "200000 decimals parse exactly as strtod does");
+	TAP_OK(ok, "200000 decimals parse (and classify) exactly as strtod does");
 
 	TAP_OK(kf_csv_type_join(KF_CSV_MISSING, KF_CSV_INT) == KF_CSV_INT, "join missing+int = int");
 	TAP_OK(kf_csv_type_join(KF_CSV_INT, KF_CSV_FLOAT) == KF_CSV_FLOAT, "join int+float = float");
