@@ -54,6 +54,8 @@ static int run_compile(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 	/* a bad -o is a usage error found before any work */
 	if (output && strcmp(output, "-") && (rc = kf_package_format_of(output, &fmt, err)))
 		return rc;
+	if (!output && !strcmp(spec, "-"))
+		return kf_err_set(err, KF_EUSAGE, "a spec read from standard input needs -o FILE");
 	store = kf_ctx_store_dir(ctx);
 	opts.store_dir = store;
 	opts.overrides = kf_args_all(args, "param");

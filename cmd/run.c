@@ -558,6 +558,14 @@ static void add_times(cJSON *o)
 	}
 }
 
+static void rename_key(cJSON *o, const char *from, const char *to)
+{
+	cJSON *v = cJSON_DetachItemFromObject(o, from);
+
+	if (v)
+		cJSON_AddItemToObject(o, to, v);
+}
+
 static cJSON *run_doc(struct kf_store *st, const char *run, struct kf_err *err)
 {
 	cJSON *r = NULL, *tasks = NULL, *t, *doc;
@@ -590,6 +598,9 @@ static cJSON *run_doc(struct kf_store *st, const char *run, struct kf_err *err)
 		struct kf_strv outs = KF_STRV_INIT;
 
 		cJSON_AddItemToObject(t, "name", name);
+		rename_key(t, "exit_code", "exitCode");
+		rename_key(t, "execution_id", "executionId");
+		rename_key(t, "cache_key", "cacheKey");
 		cJSON_AddBoolToObject(t, "cached", !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(t, "state")), "Cached"));
 		add_times(t);
 		cJSON_ArrayForEach(a, arts) {
@@ -605,6 +616,8 @@ static cJSON *run_doc(struct kf_store *st, const char *run, struct kf_err *err)
 		}
 		kf_strv_release(&outs);
 		cJSON_DeleteItemFromObject(t, "pid");
+		cJSON_DeleteItemFromObject(t, "started");
+		cJSON_DeleteItemFromObject(t, "finished");
 	}
 	cJSON_AddItemToObject(doc, "tasks", tasks);
 	cJSON_Delete(r);
@@ -663,7 +676,7 @@ static int run_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 {
 	static const struct kf_column cols[] = {
 		{ "TASK", "name" }, { "STATE", "state" }, { "ATTEMPT", "attempt" },
-		{ "EXIT", "exit_code" }, { "DURATION", "duration" }, { "OUTPUTS", "outputSummary" },
+		{ "EXIT", "exitCode" }, { "DURATION", "duration" }, { "OUTPUTS", "outputSummary" },
 		{ "MESSAGE", "message" }, { NULL, NULL },
 	};
 	struct kf_store *st = NULL;
@@ -903,15 +916,17 @@ static int run_rm(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 		cJSON *run = NULL;
 		const char *state;
 		char *id, *dir;
+		bool running;
 		long pid;
 
 		if ((rc = kf_store_run_get(st, args->argv[i], &run, err)) < 0)
 			break;
 		state = cJSON_GetStringValue(cJSON_GetObjectItem(run, "state"));
 		pid = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(run, "pid"));
+		running = state && !strcmp(state, "Running") && pid > 0 && kill((pid_t)pid, 0) == 0;
 		id = kf_xstrdup(cJSON_GetStringValue(cJSON_GetObjectItem(run, "id")));
 		cJSON_Delete(run);
-		if (state && !strcmp(state, "Running") && pid > 0 && kill((pid_t)pid, 0) == 0) {
+		if (running) {
 			rc = kf_err_set(err, KF_EINPUT, "run \"%s\" is still running (pid %ld)", id, pid);
 			free(id);
 			break;

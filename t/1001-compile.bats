@@ -29,6 +29,10 @@ golden() {
 	golden loops
 }
 
+@test "golden: steps named like generated templates get NAME-2 templates" {
+	golden name-clashes
+}
+
 @test "golden: the examples/basic pipelines (sequential, parallel, condition, exit handler, loops, retry, caching)" {
 	local f name fail=0
 	for f in "$KF_SRCDIR"/examples/basic/*.yaml; do
@@ -39,6 +43,19 @@ golden() {
 		diff -u "$FIXTURES/1001/basic/$name.golden.yaml" "$name.yaml" || fail=1
 	done
 	[ "$fail" -eq 0 ]
+}
+
+@test "the same pipelines as KFP v1 anchors compile to what the KFP compiler wrote" {
+	local name anchor
+	[ -d "$SHARED/anchors/kfp-v1/compiled" ] || skip "../shared/anchors not present"
+	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed"
+	for name in bagging loop-over-lightweight-output; do
+		anchor=$SHARED/anchors/kfp-v1/compiled/$([ "$name" = bagging ] && echo bagging_pipelines || echo loop_over_lightweight_output).yaml
+		golden "kfp-$name"
+		run python3 "$FIXTURES/1001/kfp-compare.py" "$anchor" got.yaml
+		assert_success
+		assert_output same
+	done
 }
 
 @test "golden files are valid Argo Workflows" {

@@ -81,7 +81,8 @@ static void py_json(struct kf_buf *b, const cJSON *j)
 		items = kf_xcalloc(n + 1, sizeof *items);
 		for (c = j->child, i = 0; c; c = c->next)
 			items[i++] = c;
-		qsort(items, n, sizeof *items, cmp_items);
+		if (n > 1)
+			qsort(items, n, sizeof *items, cmp_items);
 		kf_buf_addc(b, '{');
 		for (i = 0; i < n; i++) {
 			if (i)
@@ -496,7 +497,7 @@ static void add_pyjson(cJSON *obj, const char *key, const cJSON *j)
 	free(s);
 }
 
-static cJSON *template_metadata(struct emitter *em, const struct kf_step *s, char **values)
+static cJSON *template_metadata(const struct kf_step *s, char **values)
 {
 	const struct kf_component *c = s->component;
 	cJSON *md = cJSON_CreateObject(), *labels, *ann, *ref, *args;
@@ -514,12 +515,12 @@ static cJSON *template_metadata(struct emitter *em, const struct kf_step *s, cha
 		cJSON_AddStringToObject(ref, "url", c->url);
 	add_pyjson(ann, LABEL "component_ref", ref);
 	cJSON_Delete(ref);
-	/* constant and parameter arguments, as the UI shows them */
+	/* the arguments passed as values, as KFP records them for the UI */
 	args = cJSON_CreateObject();
 	for (i = 0; i < s->n_args; i++) {
 		const struct kf_arg *a = &s->args[i];
 
-		if (!kf_tmpl_has(&a->value, KF_REF_OUTPUT) && values[a->index])
+		if ((c->inputs[a->index].uses & KF_USE_VALUE) && values[a->index])
 			cJSON_AddStringToObject(args, c->inputs[a->index].name, values[a->index]);
 	}
 	if (args->child)
@@ -527,7 +528,6 @@ static cJSON *template_metadata(struct emitter *em, const struct kf_step *s, cha
 	cJSON_Delete(args);
 	if (!s->cache)
 		cJSON_AddStringToObject(ann, LABEL "max_cache_staleness", "P0D");
-	(void)em;
 	return md;
 }
 
@@ -587,23 +587,39 @@ static cJSON *retry_strategy(const struct kf_retry *r)
 	return rs;
 }
 
-/* The container template of a step. */
-static int container_template(struct emitter *em, const struct kf_step *s, const char *name,
-			      struct kf_err *err)
+/* {parameters: ps, artifacts: as} with the empty lists left out; NULL (and
+ * both freed) when both are empty. */
+static cJSON *params_and_artifacts(cJSON *ps, cJSON *as)
+{
+	cJSON *o;
+
+	if (!ps->child && !as->child) {
+		cJSON_Delete(ps);
+		cJSON_Delete(as);
+		return NULL;
+	}
+	o = cJSON_CreateObject();
+	if (ps->child)
+		cJSON_AddItemToObject(o, "parameters", ps);
+	else
+		cJSON_Delete(ps);
+	if (as->child)
+		cJSON_AddItemToObject(o, "artifacts", as);
+	else
+		cJSON_Delete(as);
+	return o;
+}
+
+/* Each input's value and path and each output's path, as the container
+ * sees them; NULL for an input with neither argument nor default. */
+static void expand_ctx_init(struct expand_ctx *ec, struct emitter *em, const struct kf_step *s)
 {
 	const struct kf_component *c = s->component;
-	struct expand_ctx ec;
-	struct kf_expand_cb cb = { &ec, cb_value, cb_in_path, cb_out_path };
-	struct kf_strv argv = KF_STRV_INIT, cmd = KF_STRV_INIT;
-	struct srcset needs = { 0 };
-	cJSON *t = cJSON_CreateObject(), *ctr, *in_p, *in_a, *out_p, *out_a, *x;
-	char *image = NULL;
 	size_t i;
-	int rc = 0;
 
-	ec.values = kf_xcalloc(c->n_inputs + 1, sizeof *ec.values);
-	ec.in_paths = kf_xcalloc(c->n_inputs + 1, sizeof *ec.in_paths);
-	ec.out_paths = kf_xcalloc(c->n_outputs + 1, sizeof *ec.out_paths);
+	ec->values = kf_xcalloc(c->n_inputs + 1, sizeof *ec->values);
+	ec->in_paths = kf_xcalloc(c->n_inputs + 1, sizeof *ec->in_paths);
+	ec->out_paths = kf_xcalloc(c->n_outputs + 1, sizeof *ec->out_paths);
 	for (i = 0; i < c->n_inputs; i++) {
 		const struct kf_arg *a = kf_step_arg(s, i);
 		char *fn;
@@ -612,40 +628,62 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 			struct kf_buf b = KF_BUF_INIT;
 
 			render_container(em, s, &a->value, &b);
-			ec.values[i] = b.data ? kf_buf_detach(&b) : kf_xstrdup("");
+			ec->values[i] = b.data ? kf_buf_detach(&b) : kf_xstrdup("");
 		} else if (c->inputs[i].default_value) {
-			ec.values[i] = kf_xstrdup(c->inputs[i].default_value);
+			ec->values[i] = kf_xstrdup(c->inputs[i].default_value);
 		} else {
 			continue;
 		}
 		fn = file_name(c->inputs[i].name);
-		ec.in_paths[i] = kf_xasprintf("/tmp/inputs/%s/data", fn);
+		ec->in_paths[i] = kf_xasprintf("/tmp/inputs/%s/data", fn);
 		free(fn);
 	}
 	for (i = 0; i < c->n_outputs; i++) {
 		char *fn = file_name(c->outputs[i].name);
 
-		ec.out_paths[i] = kf_xasprintf("/tmp/outputs/%s/data", fn);
+		ec->out_paths[i] = kf_xasprintf("/tmp/outputs/%s/data", fn);
 		free(fn);
 	}
-	/* command and args expand separately: Argo keeps them apart */
-	{
-		struct kf_component only_cmd = *c, only_args = *c;
+}
 
-		only_cmd.n_args = 0;
-		only_args.n_command = 0;
-		rc = kf_component_expand(&only_cmd, &cb, &cmd, err);
-		if (!rc)
-			rc = kf_component_expand(&only_args, &cb, &argv, err);
-		if (!rc)
-			rc = kf_component_expand_image(c, &cb, &image, err);
-		if (rc) {
-			kf_err_prefix(err, "step \"%s\"", s->name);
-			goto out;
-		}
+static void expand_ctx_release(struct expand_ctx *ec, const struct kf_component *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_inputs; i++) {
+		free(ec->values[i]);
+		free(ec->in_paths[i]);
 	}
-	cJSON_AddStringToObject(t, "name", name);
-	ctr = cJSON_AddObjectToObject(t, "container");
+	for (i = 0; i < c->n_outputs; i++)
+		free(ec->out_paths[i]);
+	free(ec->values);
+	free(ec->in_paths);
+	free(ec->out_paths);
+}
+
+/* template.container: args, command, env, image, resources. */
+static int container_spec(const struct kf_step *s, const struct kf_expand_cb *cb, cJSON **out,
+			  struct kf_err *err)
+{
+	const struct kf_component *c = s->component;
+	struct kf_component only_cmd = *c, only_args = *c;
+	struct kf_strv argv = KF_STRV_INIT, cmd = KF_STRV_INIT;
+	cJSON *ctr = cJSON_CreateObject(), *x;
+	char *image = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	/* command and args expand separately: Argo keeps them apart */
+	only_cmd.n_args = 0;
+	only_args.n_command = 0;
+	rc = kf_component_expand(&only_cmd, cb, &cmd, err);
+	if (!rc)
+		rc = kf_component_expand(&only_args, cb, &argv, err);
+	if (!rc)
+		rc = kf_component_expand_image(c, cb, &image, err);
+	if (rc)
+		goto out;
 	cJSON_AddItemToObject(ctr, "args", str_array(&argv));
 	if (cmd.n)
 		cJSON_AddItemToObject(ctr, "command", str_array(&cmd));
@@ -655,7 +693,7 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 		for (i = 0; i < c->n_env; i++) {
 			char *v = NULL;
 
-			rc = kf_component_expand_env(c, i, &cb, &v, err);
+			rc = kf_component_expand_env(c, i, cb, &v, err);
 			if (rc)
 				goto out;
 			x = named(c->env[i].name);
@@ -672,54 +710,66 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 	cJSON_AddStringToObject(ctr, "image", image);
 	if ((x = resources(s)))
 		cJSON_AddItemToObject(ctr, "resources", x);
-	/* inputs */
+	*out = ctr;
+	ctr = NULL;
+out:
+	if (rc)
+		kf_err_prefix(err, "step \"%s\"", s->name);
+	cJSON_Delete(ctr);
+	free(image);
+	kf_strv_release(&argv);
+	kf_strv_release(&cmd);
+	return rc;
+}
+
+/* template.inputs: the parameters its references need, an artifact per
+ * file input (from the producer, or raw data for anything else). */
+static cJSON *template_inputs(struct emitter *em, const struct kf_step *s, const struct expand_ctx *ec)
+{
+	const struct kf_component *c = s->component;
+	struct srcset needs = { 0 };
+	cJSON *ps = cJSON_CreateArray(), *as = cJSON_CreateArray(), *x;
+	size_t i;
+
 	container_sources(em, s, &needs);
-	qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
-	in_p = cJSON_CreateArray();
-	in_a = cJSON_CreateArray();
+	if (needs.n > 1)
+		qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 	for (i = 0; i < needs.n; i++)
 		if (needs.v[i].kind != SRC_OUT_ART && !(needs.v[i].kind == SRC_PARAM && is_exit(em, s)))
-			cJSON_AddItemToArray(in_p, named(needs.v[i].name));
+			cJSON_AddItemToArray(ps, named(needs.v[i].name));
+	srcset_release(&needs);
 	for (i = 0; i < c->n_inputs; i++) {
 		const struct kf_arg *a = kf_step_arg(s, i);
+		bool from_step = a && kf_tmpl_is_single(&a->value, KF_REF_OUTPUT);
+		char *n;
 
-		if (!(c->inputs[i].uses & KF_USE_PATH) || !ec.in_paths[i])
+		if (!(c->inputs[i].uses & KF_USE_PATH) || !ec->in_paths[i])
 			continue;
-		if (a && kf_tmpl_is_single(&a->value, KF_REF_OUTPUT)) {
+		if (from_step) {
 			const struct kf_step *d = &em->p->steps[a->value.parts[0].index];
-			char *n = out_name(d, &d->component->outputs[a->value.parts[0].output]);
 
-			x = named(n);
-			free(n);
+			n = out_name(d, &d->component->outputs[a->value.parts[0].output]);
 		} else {
-			char *n = io_name(c->inputs[i].name);
-
-			x = named(n);
-			free(n);
+			n = io_name(c->inputs[i].name);
 		}
-		cJSON_AddStringToObject(x, "path", ec.in_paths[i]);
-		if (!(a && kf_tmpl_is_single(&a->value, KF_REF_OUTPUT)))
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "raw"), "data", ec.values[i]);
-		cJSON_AddItemToArray(in_a, x);
+		x = named(n);
+		free(n);
+		cJSON_AddStringToObject(x, "path", ec->in_paths[i]);
+		if (!from_step)
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "raw"), "data", ec->values[i]);
+		cJSON_AddItemToArray(as, x);
 	}
-	if (in_p->child || in_a->child) {
-		cJSON *in = cJSON_AddObjectToObject(t, "inputs");
+	return params_and_artifacts(ps, as);
+}
 
-		if (in_p->child)
-			cJSON_AddItemToObject(in, "parameters", in_p);
-		else
-			cJSON_Delete(in_p);
-		if (in_a->child)
-			cJSON_AddItemToObject(in, "artifacts", in_a);
-		else
-			cJSON_Delete(in_a);
-	} else {
-		cJSON_Delete(in_p);
-		cJSON_Delete(in_a);
-	}
-	/* outputs: artifacts always, parameters where a value is consumed */
-	out_p = cJSON_CreateArray();
-	out_a = cJSON_CreateArray();
+/* template.outputs: an artifact per written output, and a parameter too
+ * where some step consumes it as a value. */
+static cJSON *template_outputs(struct emitter *em, const struct kf_step *s, const struct expand_ctx *ec)
+{
+	const struct kf_component *c = s->component;
+	cJSON *ps = cJSON_CreateArray(), *as = cJSON_CreateArray(), *x;
+	size_t i;
+
 	for (i = 0; i < c->n_outputs; i++) {
 		char *n;
 
@@ -728,30 +778,38 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 		n = out_name(s, &c->outputs[i]);
 		if (!is_exit(em, s) && em->out_param[s - em->p->steps][i]) {
 			x = named(n);
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "valueFrom"), "path", ec.out_paths[i]);
-			cJSON_AddItemToArray(out_p, x);
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "valueFrom"), "path", ec->out_paths[i]);
+			cJSON_AddItemToArray(ps, x);
 		}
 		x = named(n);
-		cJSON_AddStringToObject(x, "path", ec.out_paths[i]);
-		cJSON_AddItemToArray(out_a, x);
+		cJSON_AddStringToObject(x, "path", ec->out_paths[i]);
+		cJSON_AddItemToArray(as, x);
 		free(n);
 	}
-	if (out_p->child || out_a->child) {
-		cJSON *out = cJSON_AddObjectToObject(t, "outputs");
+	return params_and_artifacts(ps, as);
+}
 
-		if (out_p->child)
-			cJSON_AddItemToObject(out, "parameters", out_p);
-		else
-			cJSON_Delete(out_p);
-		if (out_a->child)
-			cJSON_AddItemToObject(out, "artifacts", out_a);
-		else
-			cJSON_Delete(out_a);
-	} else {
-		cJSON_Delete(out_p);
-		cJSON_Delete(out_a);
-	}
-	cJSON_AddItemToObject(t, "metadata", template_metadata(em, s, ec.values));
+/* The container template of a step. */
+static int container_template(struct emitter *em, const struct kf_step *s, const char *name,
+			      struct kf_err *err)
+{
+	struct expand_ctx ec;
+	struct kf_expand_cb cb = { &ec, cb_value, cb_in_path, cb_out_path };
+	cJSON *t = NULL, *ctr, *x;
+	size_t i;
+	int rc;
+
+	expand_ctx_init(&ec, em, s);
+	rc = container_spec(s, &cb, &ctr, err);
+	if (rc)
+		goto out;
+	t = named(name);
+	cJSON_AddItemToObject(t, "container", ctr);
+	if ((x = template_inputs(em, s, &ec)))
+		cJSON_AddItemToObject(t, "inputs", x);
+	if ((x = template_outputs(em, s, &ec)))
+		cJSON_AddItemToObject(t, "outputs", x);
+	cJSON_AddItemToObject(t, "metadata", template_metadata(s, ec.values));
 	if ((x = retry_strategy(&s->retry)))
 		cJSON_AddItemToObject(t, "retryStrategy", x);
 	if (s->timeout_ms)
@@ -762,22 +820,8 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 			cJSON_AddStringToObject(x, s->node_selector[i].key, s->node_selector[i].value);
 	}
 	add_template(em, name, t);
-	t = NULL;
 out:
-	cJSON_Delete(t);
-	for (i = 0; i < c->n_inputs; i++) {
-		free(ec.values[i]);
-		free(ec.in_paths[i]);
-	}
-	for (i = 0; i < c->n_outputs; i++)
-		free(ec.out_paths[i]);
-	free(ec.values);
-	free(ec.in_paths);
-	free(ec.out_paths);
-	free(image);
-	kf_strv_release(&argv);
-	kf_strv_release(&cmd);
-	srcset_release(&needs);
+	expand_ctx_release(&ec, s->component);
 	return rc;
 }
 
@@ -802,7 +846,7 @@ static void render_source(struct emitter *em, const struct src *sv, bool top, bo
 
 static cJSON *task_arguments(struct emitter *em, const struct srcset *needs, bool top, bool loop_here)
 {
-	cJSON *args = cJSON_CreateObject(), *ps = cJSON_CreateArray(), *as = cJSON_CreateArray(), *x;
+	cJSON *ps = cJSON_CreateArray(), *as = cJSON_CreateArray(), *x;
 	struct kf_buf b = KF_BUF_INIT;
 	size_t i;
 
@@ -817,41 +861,17 @@ static cJSON *task_arguments(struct emitter *em, const struct srcset *needs, boo
 		cJSON_AddItemToArray(art ? as : ps, x);
 	}
 	kf_buf_release(&b);
-	if (ps->child)
-		cJSON_AddItemToObject(args, "parameters", ps);
-	else
-		cJSON_Delete(ps);
-	if (as->child)
-		cJSON_AddItemToObject(args, "artifacts", as);
-	else
-		cJSON_Delete(as);
-	if (!args->child) {
-		cJSON_Delete(args);
-		return NULL;
-	}
-	return args;
+	return params_and_artifacts(ps, as);
 }
 
 static cJSON *dag_inputs(const struct srcset *needs)
 {
-	cJSON *in = cJSON_CreateObject(), *ps = cJSON_CreateArray(), *as = cJSON_CreateArray();
+	cJSON *ps = cJSON_CreateArray(), *as = cJSON_CreateArray();
 	size_t i;
 
 	for (i = 0; i < needs->n; i++)
 		cJSON_AddItemToArray(needs->v[i].kind == SRC_OUT_ART ? as : ps, named(needs->v[i].name));
-	if (ps->child)
-		cJSON_AddItemToObject(in, "parameters", ps);
-	else
-		cJSON_Delete(ps);
-	if (as->child)
-		cJSON_AddItemToObject(in, "artifacts", as);
-	else
-		cJSON_Delete(as);
-	if (!in->child) {
-		cJSON_Delete(in);
-		return NULL;
-	}
-	return in;
+	return params_and_artifacts(ps, as);
 }
 
 struct when_ctx {
@@ -926,7 +946,8 @@ static void add_dependencies(struct emitter *em, const struct kf_step *s, cJSON 
 	names = kf_xcalloc(s->n_deps, sizeof *names);
 	for (i = 0; i < s->n_deps; i++)
 		names[i] = em->plans[s->deps[i]].outer;
-	qsort(names, s->n_deps, sizeof *names, cmp_str);
+	if (s->n_deps > 1)
+		qsort(names, s->n_deps, sizeof *names, cmp_str);
 	deps = cJSON_AddArrayToObject(t, "dependencies");
 	for (i = 0; i < s->n_deps; i++)
 		if (!i || strcmp(names[i], names[i - 1]))
@@ -939,7 +960,7 @@ static cJSON *cond_outputs(struct emitter *em, size_t idx)
 {
 	const struct kf_step *s = &em->p->steps[idx];
 	const struct kf_component *c = s->component;
-	cJSON *out = cJSON_CreateObject(), *ps = cJSON_CreateArray(), *as = cJSON_CreateArray(), *x;
+	cJSON *ps = cJSON_CreateArray(), *as = cJSON_CreateArray(), *x;
 	size_t i;
 
 	for (i = 0; i < c->n_outputs; i++) {
@@ -962,19 +983,7 @@ static cJSON *cond_outputs(struct emitter *em, size_t idx)
 		free(ref);
 		free(n);
 	}
-	if (ps->child)
-		cJSON_AddItemToObject(out, "parameters", ps);
-	else
-		cJSON_Delete(ps);
-	if (as->child)
-		cJSON_AddItemToObject(out, "artifacts", as);
-	else
-		cJSON_Delete(as);
-	if (!out->child) {
-		cJSON_Delete(out);
-		return NULL;
-	}
-	return out;
+	return params_and_artifacts(ps, as);
 }
 
 static void copy_needs(struct srcset *dst, const struct srcset *src)
@@ -1011,7 +1020,8 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 			chain[n_chain++] = pl->cond;
 	}
 	container_sources(em, s, &needs);
-	qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
+	if (needs.n > 1)
+		qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 	cur = task(s->name, pl->tmpl);
 	if (n_chain) {
 		cJSON *a = task_arguments(em, &needs, false, false);
@@ -1049,7 +1059,8 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 			kf_expr_render(s->when, when_operand, &wc, &b);
 			cJSON_AddStringToObject(outer, "when", kf_buf_str(&b));
 		}
-		qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
+		if (needs.n > 1)
+			qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 		if (top)
 			add_dependencies(em, s, outer);
 		if ((x = task_arguments(em, &inner, top, is_loop)))
@@ -1108,9 +1119,17 @@ static void plan(struct emitter *em)
 
 	em->plans = kf_xcalloc(p->n_steps + 1, sizeof *em->plans);
 	em->out_param = kf_xcalloc(p->n_steps + 1, sizeof *em->out_param);
+	/* the pipeline's DAG and the exit handler keep their names; a step
+	 * named like one of them gets NAME-2 for its template (not its task) */
 	nameset_add(&em->used, p->name);
+	if (p->on_exit)
+		nameset_add(&em->used, "exit-handler-1");
 	for (i = 0; i < p->n_steps; i++) {
-		nameset_add(&em->used, p->steps[i].name);
+		const char *n = p->steps[i].name;
+
+		em->plans[i].tmpl = nameset_has(&em->used, n) ? unique(&em->used, n) : kf_xstrdup(n);
+		nameset_add(&em->used, n);
+		nameset_add(&em->used, em->plans[i].tmpl);
 		em->out_param[i] = kf_xcalloc(p->steps[i].component->n_outputs + 1, sizeof **em->out_param);
 	}
 	if (p->on_exit)
@@ -1119,13 +1138,12 @@ static void plan(struct emitter *em)
 		const struct kf_step *s = &p->steps[i];
 		struct plan *pl = &em->plans[i];
 
-		pl->tmpl = strcmp(s->name, p->name) ? kf_xstrdup(s->name) : unique(&em->used, s->name);
 		pl->loop_outer = s->loop != KF_LOOP_NONE && s->when && expr_uses_item(s->when);
 		/* groups are numbered outermost first, as KFP numbers them */
 		if (s->when && !pl->loop_outer)
 			pl->cond = group_name(em, "condition");
 		if (s->loop != KF_LOOP_NONE) {
-			const struct kf_ref *r = &s->loop_ref.parts[0];
+			const struct kf_ref *r = s->loop_ref.parts;
 
 			if (s->loop == KF_LOOP_LIST) {
 				pl->item_base = kf_xasprintf("loop-item-param-%d", ++em->counter);
@@ -1166,7 +1184,8 @@ static cJSON *sorted_tasks(cJSON *tasks)
 
 	for (i = 0; i < n; i++)
 		v[i] = cJSON_DetachItemFromArray(tasks, 0);
-	qsort(v, n, sizeof *v, cmp_task);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_task);
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(out, v[i]);
 	free(v);
@@ -1261,8 +1280,6 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 		srcset_release(&scratch);
 	}
 	em.top = p->on_exit ? "exit-handler-1" : p->name;
-	if (p->on_exit)
-		nameset_add(&em.used, "exit-handler-1");
 	tasks = cJSON_CreateArray();
 	for (i = 0; i < p->n_steps; i++) {
 		rc = emit_step(&em, i, tasks, err);
@@ -1271,7 +1288,8 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 			goto out;
 		}
 	}
-	qsort(em.top_params.v, em.top_params.n, sizeof *em.top_params.v, cmp_src);
+	if (em.top_params.n > 1)
+		qsort(em.top_params.v, em.top_params.n, sizeof *em.top_params.v, cmp_src);
 	dag = named(em.top);
 	if (em.top_params.n)
 		cJSON_AddItemToObject(dag, "inputs", param_inputs(&em.top_params));
@@ -1300,14 +1318,13 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 		if (rc)
 			goto out;
 	}
-	qsort(em.tmpls, em.n_tmpls, sizeof *em.tmpls, cmp_tmpl);
+	if (em.n_tmpls > 1)
+		qsort(em.tmpls, em.n_tmpls, sizeof *em.tmpls, cmp_tmpl);
 
 	wf = cJSON_CreateObject();
 	cJSON_AddStringToObject(wf, "apiVersion", "argoproj.io/v1alpha1");
 	cJSON_AddStringToObject(wf, "kind", "Workflow");
 	md = cJSON_AddObjectToObject(wf, "metadata");
-	x = cJSON_CreateString("");
-	cJSON_Delete(x);
 	{
 		char *gn = kf_xasprintf("%s-", p->name);
 
@@ -1360,6 +1377,8 @@ int kf_argo_emit_yaml(const struct kf_pipeline *p, const struct kf_argo_emit_opt
 
 	if (rc)
 		return rc;
+	/* a step's templates take 1-2 KiB: grow once rather than by doubling */
+	kf_buf_grow(out, 4096 + 2048 * (p->n_steps + 1));
 	rc = kf_yaml_emit(wf, out, err);
 	cJSON_Delete(wf);
 	return rc;

@@ -106,6 +106,8 @@ struct eng {
 	size_t n;
 	int jobs, running;
 	bool failed, stopping;
+	bool txn_open;            /* a batch of store writes is open */
+	int64_t txn_start_ns;
 	int64_t run_start_ns;
 	int64_t ctx_pipeline, ctx_run;
 	const char *status;       /* {{run.status}} */
@@ -476,18 +478,36 @@ static const char *x_input_path(void *ctx, size_t input)
 	return in->path;
 }
 
+/* mkdir, and mkdir -p only when a parent is missing: most directories a
+ * step needs have their parents already. */
+static int mkdir_fast(const char *path, struct kf_err *err)
+{
+	char *parent;
+	int rc;
+
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return kf_err_sys(err, "cannot create \"%s\"", path);
+	parent = kf_path_dirname(path);
+	rc = strcmp(parent, path) != 0 ? mkdir_fast(parent, err) : -1;
+	free(parent);
+	if (rc < 0 || (mkdir(path, 0777) != 0 && errno != EEXIST))
+		return rc < 0 ? rc : kf_err_sys(err, "cannot create \"%s\"", path);
+	return 0;
+}
+
 static const char *x_output_path(void *ctx, size_t output)
 {
 	struct xctx *x = ctx;
 	const char *name = x->t->sr->s->component->outputs[output].name;
-	struct kf_err err;
-	char *dir;
 
 	if (x->canonical)
 		return lend(x->t, kf_xasprintf("kf:outputPath:%s", name));
-	dir = kf_xasprintf("%s/outputs/%s", x->t->dir, name);
-	kf_fs_mkdirs(dir, &err);
-	return lend(x->t, kf_xasprintf("%s/data", lend(x->t, dir)));
+	/* beside the logs, not in a directory of its own: every directory a
+	 * step needs costs an inode allocation, which is what a short step's
+	 * time goes to on a busy ext4 */
+	return lend(x->t, kf_xasprintf("%s/out-%s", x->t->dir, name));
 }
 
 static bool uses_output_of_tmpl(const struct kf_tmpl *t, size_t dep)
@@ -799,9 +819,15 @@ static void start_task(struct eng *e, struct task *t)
 	}
 	prepared_release(&pr);
 	memset(&pr, 0, sizeof pr);
-	clean_dir(t->dir, "outputs");
+	if (t->attempt > 1 || e->resume)
+		for (size_t i = 0; i < c->n_outputs; i++) {
+			char *name = kf_xasprintf("out-%s", c->outputs[i].name);
+
+			clean_dir(t->dir, name);
+			free(name);
+		}
 	work = kf_path_join(t->dir, "work");
-	if (kf_fs_mkdirs(work, &err) < 0 || expand(e, t, false, &pr, &err) < 0) {
+	if (mkdir_fast(work, &err) < 0 || expand(e, t, false, &pr, &err) < 0) {
 		fail_task(e, t, err.msg);
 		goto out;
 	}
@@ -870,7 +896,7 @@ static int collect_outputs(struct eng *e, struct task *t, struct kf_err *err)
 	int rc;
 
 	for (size_t i = 0; i < c->n_outputs; i++) {
-		char *path = kf_xasprintf("%s/outputs/%s/data", t->dir, c->outputs[i].name);
+		char *path = kf_xasprintf("%s/out-%s", t->dir, c->outputs[i].name);
 		struct out *o = &t->outs[i];
 
 		if (!kf_fs_exists(path)) {
@@ -1258,16 +1284,48 @@ static void omit_rest(struct eng *e)
 	}
 }
 
+/* Store writes are batched: a transaction stays open across turns of the
+ * loop for at most BATCH_NS while steps run, so a thousand short steps do
+ * not cost a thousand commits. A crash loses at most that much progress
+ * (resume redoes those steps); it never leaves the store inconsistent. */
+#define BATCH_NS (50 * NS_PER_MS)
+
 static int turn_begin(struct eng *e)
 {
 	struct kf_err err;
+	int rc;
 
-	return kf_store_begin(e->st, &err);
+	if (e->txn_open)
+		return 0;
+	if ((rc = kf_store_begin(e->st, &err)) == 0) {
+		e->txn_open = true;
+		e->txn_start_ns = kf_time_mono_ns();
+	}
+	return rc;
 }
 
-static int turn_end(struct eng *e, struct kf_err *err)
+/* Commit when forced, or when the batch is old enough. */
+static int turn_end(struct eng *e, bool force, struct kf_err *err)
 {
+	if (!e->txn_open)
+		return 0;
+	if (!force && kf_time_mono_ns() - e->txn_start_ns < BATCH_NS)
+		return 0;
+	e->txn_open = false;
 	return kf_store_commit(e->st, err);
+}
+
+/* How long the loop may sleep before the open batch must be committed. */
+static int64_t batch_wait(struct eng *e, int64_t wait_ms)
+{
+	int64_t left;
+
+	if (!e->txn_open)
+		return wait_ms;
+	left = (e->txn_start_ns + BATCH_NS - kf_time_mono_ns()) / NS_PER_MS + 1;
+	if (left < 0)
+		left = 0;
+	return wait_ms < 0 || left < wait_ms ? left : wait_ms;
 }
 
 static int loop(struct eng *e, struct kf_err *err)
@@ -1291,14 +1349,14 @@ static int loop(struct eng *e, struct kf_err *err)
 				done = true;
 			}
 		}
-		if ((rc = turn_end(e, err)) < 0)
+		if ((rc = turn_end(e, done, err)) < 0)
 			return rc;
 		if (done)
 			return 0;
 		wait_dl = deadlines(e);
 		if (wait_retry >= 0 && (wait_dl < 0 || wait_retry < wait_dl))
 			wait_dl = wait_retry;
-		sig = kf_proc_wait(wait_dl);
+		sig = kf_proc_wait(batch_wait(e, wait_dl));
 		if (sig) {
 			if (e->stopping) {
 				stop_all(e, SIGKILL);
@@ -1332,7 +1390,7 @@ static int run_exit(struct eng *e, struct kf_err *err)
 		if ((rc = turn_begin(e)) < 0)
 			return kf_err_set(err, rc, "store \"%s\" is busy", kf_store_dir(e->st));
 		start_task(e, t);
-		if ((rc = turn_end(e, err)) < 0)
+		if ((rc = turn_end(e, true, err)) < 0)
 			return rc;
 	}
 	while (e->n_live > 0) {
@@ -1352,7 +1410,7 @@ static int run_exit(struct eng *e, struct kf_err *err)
 				usleep((useconds_t)(d * 1000));
 			start_task(e, t);
 		}
-		if ((rc = turn_end(e, err)) < 0)
+		if ((rc = turn_end(e, true, err)) < 0)
 			return rc;
 	}
 	settle(sr);

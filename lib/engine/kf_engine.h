@@ -13,7 +13,7 @@
  *
  * Layout: <store>/runs/RUN/TASK/{stdout,stderr} logs, work/ (the step's
  * working directory), inputs/NAME/data (values given as files),
- * outputs/NAME/data (moved into the store on success).
+ * out-NAME (an output, moved into the store on success).
  *
  * The engine prints nothing: it reports state changes through on_event. */
 #ifndef KF_ENGINE_H

@@ -10,3 +10,8 @@ kf_SOURCES += cmd/run.c
 dist_man_MANS += man/kf-run.1
 TESTS += t/3001-run.bats
 TESTS += t/3002-cache.bats t/3003-store.bats t/3004-resume.bats t/3005-argo.bats t/3006-manage.bats
+
+check_PROGRAMS += t/unit/test_engine
+t_unit_test_engine_SOURCES = t/unit/test_engine.c t/unit/kf_tap.h
+t_unit_test_engine_LDADD = $(KF_LIBS)
+TESTS += t/unit/test_engine

@@ -102,6 +102,8 @@ int kf_package_write(const char *path, const char *yaml, size_t len, int64_t mti
 	int rc;
 
 	rc = kf_package_format_of(path, &fmt, err);
+	if (!rc && fmt == KF_PACKAGE_YAML)
+		return kf_fs_write_atomic(path, yaml, len, err);   /* no copy */
 	if (!rc)
 		rc = kf_package_encode(fmt, yaml, len, mtime, &b, err);
 	if (!rc)

@@ -145,11 +145,6 @@ static void ph_release(struct kf_ph *ph)
 
 static bool ph_parse(struct cparse *cp, const struct kf_ynode *n, struct kf_ph *ph);
 
-static const char *input_names_fn(const struct kf_component *c, size_t i)
-{
-	return c->inputs[i].name;
-}
-
 static void unknown_io(struct cparse *cp, const struct kf_ynode *at, bool input, const char *name)
 {
 	const struct kf_component *c = cp->c;
@@ -158,7 +153,7 @@ static void unknown_io(struct cparse *cp, const struct kf_ynode *at, bool input,
 	const char *s;
 
 	for (i = 0; i < n; i++)
-		names[i] = input ? input_names_fn(c, i) : c->outputs[i].name;
+		names[i] = input ? c->inputs[i].name : c->outputs[i].name;
 	s = kf_str_suggest(name, names, n);
 	if (s)
 		kf_loader_error(cp->ld, cp->file, at, "%s: unknown %s \"%s\" (did you mean \"%s\"?)",
@@ -371,10 +366,12 @@ static void parse_container(struct cparse *cp, const struct kf_ynode *ctr)
 		c->env = kf_xcalloc(env->n ? env->n : 1, sizeof *c->env);
 		for (i = 0; i < env->n; i++) {
 			c->env[c->n_env].name = scalar_text(kf_ynode_key(env, i));
-			if (ph_parse(cp, kf_ynode_val(env, i), &c->env[c->n_env].value))
+			if (ph_parse(cp, kf_ynode_val(env, i), &c->env[c->n_env].value)) {
 				c->n_env++;
-			else
+			} else {
 				free(c->env[c->n_env].name);
+				ph_release(&c->env[c->n_env].value);
+			}
 		}
 	}
 }
@@ -384,7 +381,7 @@ struct kf_component *kf_component_parse(struct kf_loader *ld, const char *file,
 					const char *text, size_t len)
 {
 	static const char *const keys[] = { "name", "description", "metadata", "inputs", "outputs",
-					    "implementation", "version", NULL };
+					    "implementation", NULL };
 	struct kf_component *c;
 	struct cparse cp = { ld, file, NULL, NULL };
 	const struct kf_ynode *impl, *ctr;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "spec/kf_expr.h"
 #include "util/kf_buf.h"
@@ -162,6 +163,7 @@ const char *kf_loader_file(struct kf_loader *ld, const char *name)
 void kf_loader_check_keys(struct kf_loader *ld, const char *file, const struct kf_ynode *map,
 			  const char *const *allowed, const char *what)
 {
+	struct hmap seen = { 0 };
 	size_t i, j, n_allowed = 0;
 
 	if (!map || map->kind != KF_Y_MAP)
@@ -170,15 +172,14 @@ void kf_loader_check_keys(struct kf_loader *ld, const char *file, const struct k
 		n_allowed++;
 	for (i = 0; i < map->n; i++) {
 		const struct kf_ynode *k = kf_ynode_key(map, i);
+		long first = hmap_get(&seen, k->value);
 
-		for (j = 0; j < i; j++)
-			if (!strcmp(kf_ynode_key(map, j)->value, k->value))
-				break;
-		if (j < i) {
+		if (first >= 0) {
 			kf_loader_error(ld, file, k, "duplicate key \"%s\" in %s (first at line %d)",
-					k->value, what, kf_ynode_key(map, j)->line);
+					k->value, what, kf_ynode_key(map, (size_t)first)->line);
 			continue;
 		}
+		hmap_put(&seen, k->value, i);
 		if (!allowed)
 			continue;
 		for (j = 0; j < n_allowed; j++)
@@ -194,6 +195,30 @@ void kf_loader_check_keys(struct kf_loader *ld, const char *file, const struct k
 				kf_loader_error(ld, file, k, "unknown key \"%s\" in %s", k->value, what);
 		}
 	}
+	hmap_release(&seen);
+}
+
+/* Every map key must be a scalar: the rest of the loader reads keys as
+ * strings. Reports each other key; true when the tree is usable. */
+static bool scalar_keys(struct kf_loader *ld, const char *file, const struct kf_ynode *n)
+{
+	bool ok = true;
+	size_t i;
+
+	if (!n || n->kind == KF_Y_SCALAR)
+		return true;
+	for (i = 0; i < n->n; i++) {
+		const struct kf_ynode *it = n->kind == KF_Y_MAP ? kf_ynode_val(n, i) : n->items[i];
+
+		if (n->kind == KF_Y_MAP && !kf_ynode_is_scalar(kf_ynode_key(n, i))) {
+			kf_loader_error(ld, file, kf_ynode_key(n, i), "a map key must be a string, not a %s",
+					kf_ynode_kind_name(kf_ynode_key(n, i)));
+			ok = false;
+			continue;
+		}
+		ok &= scalar_keys(ld, file, it);
+	}
+	return ok;
 }
 
 /* Position of a scalar's first character of content (after a quote). */
@@ -456,12 +481,17 @@ static int read_ref(struct kf_loader *ld, const char *ref, struct kf_buf *text, 
 		    struct kf_err *err)
 {
 	char hex[KF_SHA256_HEX_LEN + 1], *dir = NULL, *cache = NULL;
+	struct stat st;
 	int rc;
 
 	if (!is_url(ref)) {
 		*path_out = ref[0] == '/' ? kf_xstrdup(ref)
 					  : (strcmp(ld->dir, ".") ? kf_path_join(ld->dir, ref) : kf_xstrdup(ref));
-		rc = kf_fs_read_file(*path_out, text, err);
+		if (stat(*path_out, &st) == 0 && (!S_ISREG(st.st_mode) || (unsigned long long)st.st_size > COMPONENT_MAX_SIZE))
+			rc = kf_err_set(err, KF_EINPUT, "\"%s\" is not a component file (not a regular file, "
+					"or larger than 4 MiB)", *path_out);
+		else
+			rc = kf_fs_read_file(*path_out, text, err);
 		if (rc)
 			err->code = rc = KF_EINPUT;   /* a spec naming a missing file is a spec error */
 		return rc;
@@ -532,6 +562,8 @@ static struct kf_component *load_ref(struct kf_loader *ld, const char *file, con
 		kf_loader_add(ld, &err);
 		goto out;
 	}
+	if (!scalar_keys(ld, kept, doc.root))
+		goto out;
 	c = kf_component_parse(ld, kept, doc.root, key, text.data ? text.data : "", text.len);
 	if (c)
 		c->url = kf_xstrdup(refn->value);
@@ -843,7 +875,8 @@ static void parse_args(struct sparse *sp, const struct kf_ynode *args, const str
 			check_arg_type(sp, a);
 	}
 	if (c) {
-		qsort(s->args, s->n_args, sizeof *s->args, cmp_arg);
+		if (s->n_args > 1)
+			qsort(s->args, s->n_args, sizeof *s->args, cmp_arg);
 		for (i = 0; i < c->n_inputs; i++)
 			if (!given[i] && !c->inputs[i].default_value && !c->inputs[i].optional)
 				kf_loader_error(sp->ld, sp->file, args ? args : at,
@@ -1188,7 +1221,8 @@ static void parse_step(struct kf_loader *ld, const char *file, const struct kf_y
 	if ((v = kf_ynode_get(n, "env")))
 		parse_kv(&sp, v, "env", true, &s->env, &s->n_env);
 	/* sorted, unique dependencies */
-	qsort(sp.deps, sp.n_deps, sizeof *sp.deps, cmp_size);
+	if (sp.n_deps > 1)
+		qsort(sp.deps, sp.n_deps, sizeof *sp.deps, cmp_size);
 	for (i = j = 0; i < sp.n_deps; i++)
 		if (!j || sp.deps[j - 1] != sp.deps[i])
 			sp.deps[j++] = sp.deps[i];
@@ -1297,7 +1331,7 @@ static const struct kf_ynode *required(struct kf_loader *ld, const char *file, c
 
 static void parse_metadata(struct kf_loader *ld, const char *file, const struct kf_ynode *md)
 {
-	static const char *const keys[] = { "name", "description", "annotations", "labels", NULL };
+	static const char *const keys[] = { "name", "description", NULL };
 	const struct kf_ynode *v;
 
 	if (md->kind != KF_Y_MAP) {
@@ -1447,7 +1481,7 @@ int kf_pipeline_load_text(struct kf_pipeline **out, const char *path, const char
 	} else if (doc.n_roots > 1) {
 		kf_loader_error(&ld, file, doc.roots[1], "a pipeline file holds one YAML document, not %zu",
 				doc.n_roots);
-	} else {
+	} else if (scalar_keys(&ld, file, doc.root)) {
 		parse_doc(&ld, file, doc.root);
 	}
 	kf_ydoc_release(&doc);

@@ -286,6 +286,9 @@ static bool is_float12(const char *s)
 
 static enum kf_yscalar_type resolve_12(const char *s)
 {
+	/* fast path for the common case: a word longer than any keyword */
+	if (isalpha((unsigned char)s[0]) && s[1] && s[2] && s[3] && s[4] && s[5])
+		return KF_YS_STRING;
 	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
 		return KF_YS_NULL;
 	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
@@ -386,9 +389,11 @@ enum kf_yscalar_type kf_yaml_resolve_11(const char *s)
 
 	if (t != KF_YS_STRING)
 		return t;
-	for (i = 0; i < sizeof bools / sizeof bools[0]; i++)
-		if (!strcmp(s, bools[i]))
-			return KF_YS_BOOL;
+	/* the words are at most 5 letters: skip them for longer strings */
+	if (strnlen(s, 6) <= 5)
+		for (i = 0; i < sizeof bools / sizeof bools[0]; i++)
+			if (!strcmp(s, bools[i]))
+				return KF_YS_BOOL;
 	/* numbers with '_', ':' (sexagesimal), 0b binary: anything made only of
 	 * digits, signs, '.', '_', ':', 'e', 'x', 'b' and hex digits that holds a
 	 * digit is quoted to be safe. */

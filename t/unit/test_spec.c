@@ -1,10 +1,12 @@
 /* Unit tests of the spec model: loading, templates, placeholder expansion,
  * when expressions and packages. */
+#include "argo/kf_argo_emit.h"
 #include "package/kf_package.h"
 #include "spec/kf_expr.h"
 #include "spec/kf_pipeline.h"
 #include "util/kf_buf.h"
 #include "util/kf_mem.h"
+#include "util/kf_str.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +195,36 @@ static void test_errors(void)
 	}
 }
 
+static void test_required_params(void)
+{
+	static const char text[] =
+		"apiVersion: kf/v1\nkind: Pipeline\nmetadata: {name: req}\nspec:\n"
+		"  params:\n    data: {type: String}\n"
+		"  components:\n    e: {inputs: [{name: m}], implementation: {container: {image: a, command: [echo, {inputValue: m}]}}}\n"
+		"  steps:\n    a: {component: e, args: {m: '{{params.data}}'}}\n";
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_pipeline_opts opts = { .require_params = true };
+	struct kf_strv ov = KF_STRV_INIT;
+	struct kf_pipeline *p = NULL;
+	int rc;
+
+	rc = kf_pipeline_load_text(&p, "req.yaml", text, strlen(text), NULL, &errs);
+	TAP_OK(rc == 0 && p, "a parameter without a value is fine for compile");
+	kf_pipeline_free(p);
+	rc = kf_pipeline_load_text(&p, "req.yaml", text, strlen(text), &opts, &errs);
+	TAP_OK(rc == KF_EINPUT && errs.n == 1 && errs.items[0].line == 6, "required by run: error at the parameter");
+	TAP_STR(errs.n ? errs.items[0].msg : "", "parameter \"data\" has no value (no default; give -p data=VALUE)",
+		"missing required parameter message");
+	kf_errlist_release(&errs);
+	kf_strv_push(&ov, "data=x");
+	opts.overrides = &ov;
+	rc = kf_pipeline_load_text(&p, "req.yaml", text, strlen(text), &opts, &errs);
+	TAP_OK(rc == 0 && p && !strcmp(p->params[0].value, "x"), "-p gives it a value");
+	kf_pipeline_free(p);
+	kf_errlist_release(&errs);
+	kf_strv_release(&ov);
+}
+
 static bool expr(const char *text, bool *r)
 {
 	struct kf_err err;
@@ -219,6 +251,38 @@ static void test_expr(void)
 	       "syntax error placed (col %d: %s)", err.col, err.msg);
 	kf_err_clear(&err);
 	TAP_OK(kf_expr_parse(&e, "a ==", pos, &err) == KF_EINPUT, "missing operand");
+}
+
+static void render_operand(void *ctx, const struct kf_tmpl *t, struct kf_buf *out)
+{
+	(void)ctx;
+	kf_buf_printf(out, "<%s>", t->raw);
+}
+
+static void test_render(void)
+{
+	struct kf_pos pos = { "x.yaml", 1, 1 };
+	struct kf_buf b = KF_BUF_INIT;
+	struct kf_expr *e = NULL;
+	struct kf_err err;
+	cJSON *j;
+	char *s;
+
+	kf_err_clear(&err);
+	kf_expr_parse(&e, "{{params.a}} == heads && !(x > 2 || 'a b' != c)", pos, &err);
+	TAP_OK(e != NULL, "expression parses");
+	if (e)
+		kf_expr_render(e, render_operand, NULL, &b);
+	TAP_STR(kf_buf_str(&b), "\"<{{params.a}}>\" == \"<heads>\" && !(<x> > <2> || \"<a b>\" != \"<c>\")",
+		"rendered for Argo: string compares quoted, groups parenthesised");
+	kf_expr_free(e);
+	kf_buf_release(&b);
+	j = cJSON_Parse("{\"b\": [1, 2.5, true, null], \"a\": \"x\\u00e9\\ud83d\\ude00\\\"\\n\"}");
+	s = kf_argo_pyjson(j);
+	TAP_STR(s, "{\"a\": \"x\\u00e9\\ud83d\\ude00\\\"\\n\", \"b\": [1, 2.5, true, null]}",
+		"Python json.dumps(sort_keys=True) form");
+	free(s);
+	cJSON_Delete(j);
 }
 
 static void test_package(void)
@@ -259,11 +323,77 @@ static void test_package(void)
 	}
 }
 
+/* Fixture archives made by Python's tarfile/zipfile (t/fixtures/1003). */
+static int read_fixture(const char *name, struct kf_buf *yaml, char **member, struct kf_err *err)
+{
+	const char *src = getenv("KF_SRCDIR");
+	char *path = kf_xasprintf("%s/t/fixtures/1003/%s", src ? src : "..", name);
+	int rc;
+
+	kf_err_clear(err);
+	kf_buf_reset(yaml);
+	rc = kf_package_read(path, yaml, member, err);
+	free(path);
+	return rc;
+}
+
+static void test_package_reading(void)
+{
+	static const char *const refused[][2] = {
+		{ "absolute.tar.gz", "unsafe member path \"/tmp/pipeline.yaml\"" },
+		{ "dotdot.tar.gz", "unsafe member path \"sub/../../pipeline.yaml\"" },
+		{ "symlink.tar.gz", "link or special file \"pipeline.yaml\"" },
+		{ "hardlink.tar.gz", "link or special file \"pipeline.yaml\"" },
+		{ "two-yaml.zip", "several YAML members and no pipeline.yaml" },
+	};
+	static const char *const accepted[][2] = {
+		{ "nested.tgz", "dir/flow.yaml" },
+		{ "other-name.zip", "workflow.yml" },
+		{ "preferred.zip", "pipeline.yaml" },
+		{ "no-extension", "pipeline.yaml" },
+	};
+	struct kf_buf yaml = KF_BUF_INIT, big = KF_BUF_INIT, pkg = KF_BUF_INIT;
+	struct kf_err err;
+	char *member = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		int rc = read_fixture(refused[i][0], &yaml, NULL, &err);
+
+		TAP_OK(rc == KF_EINPUT && strstr(err.msg, refused[i][1]), "%s refused (%s)", refused[i][0], err.msg);
+	}
+	for (i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+		int rc = read_fixture(accepted[i][0], &yaml, &member, &err);
+
+		TAP_OK(rc == 0 && kf_str_starts(kf_buf_str(&yaml), "apiVersion: argoproj.io/v1alpha1"),
+		       "%s read (%s)", accepted[i][0], err.msg);
+		TAP_STR(member, accepted[i][1], "%s: the member chosen", accepted[i][0]);
+		free(member);
+		member = NULL;
+	}
+	/* larger than the API server's 32 MiB limit, once unpacked */
+	kf_err_clear(&err);
+	kf_buf_grow(&big, KF_PACKAGE_MAX_SIZE + 2);
+	memset(big.data, '#', KF_PACKAGE_MAX_SIZE + 1);
+	big.len = KF_PACKAGE_MAX_SIZE + 1;
+	big.data[big.len] = '\0';
+	kf_package_encode(KF_PACKAGE_TGZ, big.data, big.len, 0, &pkg, &err);
+	kf_buf_reset(&yaml);
+	TAP_OK(kf_package_read_mem("big.tar.gz", pkg.data, pkg.len, &yaml, NULL, &err) == KF_EINPUT &&
+	       strstr(err.msg, "larger than 32 MiB"), "a member over 32 MiB is refused (%s)", err.msg);
+	kf_buf_release(&big);
+	kf_buf_release(&pkg);
+	kf_buf_release(&yaml);
+}
+
 int main(void)
 {
 	test_load();
 	test_errors();
+	test_required_params();
 	test_expr();
+	test_render();
 	test_package();
+	test_package_reading();
 	return tap_done();
 }
