@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const struct kf_opt opts[] = {
@@ -152,6 +153,7 @@ static int pick_metrics(struct cli *c, const struct kf_args *args, const cJSON *
 	static const char *const few_binary[] = { "auc", "auc_pr", "log_loss", "accuracy", NULL };
 	static const char *const few_multi[] = { "accuracy", "log_loss", NULL };
 	static const char *const few_reg[] = { "rmse", "mae", "r2", NULL };
+	static const char *const few_rank[] = { "precision@10", "recall@10", "ndcg@10", NULL };
 	const char *task = cJSON_GetObjectItemCaseSensitive(doc, "task")->valuestring;
 	enum kf_eval_task t = (enum kf_eval_task)kf_eval_task_parse(task);
 	const char *const *all = kf_eval_metric_names(t), *const *few;
@@ -179,9 +181,11 @@ static int pick_metrics(struct cli *c, const struct kf_args *args, const cJSON *
 		free(copy);
 		return rc;
 	}
-	few = t == KF_EVAL_BINARY ? few_binary : t == KF_EVAL_MULTICLASS ? few_multi : few_reg;
+	few = t == KF_EVAL_BINARY ? few_binary : t == KF_EVAL_MULTICLASS ? few_multi :
+	      t == KF_EVAL_RANKING ? few_rank : few_reg;
+	/* N is the rows; a recommender's example_count is its users, shown */
 	for (i = 0; (nm > 1 ? few : all)[i]; i++)
-		if (strcmp((nm > 1 ? few : all)[i], "example_count"))
+		if (t == KF_EVAL_RANKING || strcmp((nm > 1 ? few : all)[i], "example_count"))
 			kf_strv_push(&c->shown, (nm > 1 ? few : all)[i]);
 	return 0;
 }
@@ -351,42 +355,73 @@ static cJSON *validate(const struct cli *c, cJSON *doc)
 	return v;
 }
 
-/* Record the evaluation: models and data in, metrics and blessing out. A
- * store that cannot be written is a warning: the evaluation stands. */
+/* Data files larger than this are recorded by path, size and modification
+ * time, without a digest (as kf analyze does): hashing them would cost
+ * more than the evaluation. */
+#define DIGEST_MAX ((off_t)64 << 20)
+
+/* A data input of the record; false for standard input (no name). */
+static bool data_ref(struct kf_store_ref *r, const char *event, const char *file,
+		     struct kf_store_props *props, char **abs)
+{
+	struct stat sb;
+
+	if (!strcmp(file, "-"))
+		return false;
+	*r = (struct kf_store_ref){ .path = event, .type = "Dataset", .name = kf_path_basename(file) };
+	if (stat(file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > DIGEST_MAX) {
+		*abs = kf_path_absolute(file);
+		r->uri = *abs;
+		kf_store_props_int(props, "size", (int64_t)sb.st_size);
+		kf_store_props_int(props, "mtime", (int64_t)sb.st_mtime);
+		r->props = props;
+	} else {
+		r->file = file;
+	}
+	return true;
+}
+
+/* Record the evaluation: models and data in, metrics and blessing out, in
+ * the kf.Analysis context of the data. A store that cannot be written is a
+ * warning: the evaluation stands. */
 static void record(struct kf_ctx *ctx, const struct cli *c, const cJSON *doc, const cJSON *verdict,
 		   const char *bless_dir)
 {
-	struct kf_store_ref in[40], out[2];
-	struct kf_store_props ep = KF_STORE_PROPS_INIT, bp = KF_STORE_PROPS_INIT;
+	struct kf_store_ref *in = kf_xcalloc(c->eo.n_models + 3, sizeof *in), out[2];
+	struct kf_store_props ep = KF_STORE_PROPS_INIT, bp = KF_STORE_PROPS_INIT, dp[2];
 	struct kf_store_record rec = { .type = "kf.AnalyzeModel", .state = KF_EXEC_COMPLETE, .props = &ep };
 	struct kf_store *st = NULL;
 	struct kf_err err;
-	char *dir = kf_ctx_store_dir(ctx), *json = NULL, tmp[] = "/tmp/kf-evaluation.XXXXXX";
-	size_t n_in = 0, n_out = 0, i;
-	int64_t id;
+	const char *data = c->eo.data ? c->eo.data : c->eo.predictions;
+	char *dir = kf_ctx_store_dir(ctx), *json = NULL, *tmp = NULL, *abs[2] = { NULL, NULL };
+	size_t n_in = 0, n_out = 0, i, len;
+	int64_t id, ctx_id;
 	int fd = -1;
 
 	kf_err_clear(&err);
-	memset(in, 0, sizeof in);
 	memset(out, 0, sizeof out);
+	memset(dp, 0, sizeof dp);
 	if (kf_store_open(dir, &st, &err) < 0)
 		goto out;
-	for (i = 0; i < c->eo.n_models && n_in < 36; i++)
+	for (i = 0; i < c->eo.n_models; i++)
 		in[n_in++] = (struct kf_store_ref){ .path = i ? "model" : "candidate", .type = "Model",
 						    .file = c->eo.models[i] };
 	if (c->eo.baseline)
 		in[n_in++] = (struct kf_store_ref){ .path = "baseline", .type = "Model", .file = c->eo.baseline };
-	if (c->eo.data)
-		in[n_in++] = (struct kf_store_ref){ .path = "data", .type = "Dataset", .file = c->eo.data };
-	if (c->eo.predictions)
-		in[n_in++] = (struct kf_store_ref){ .path = "predictions", .type = "Dataset",
-						    .file = c->eo.predictions };
+	if (c->eo.data && data_ref(&in[n_in], "data", c->eo.data, &dp[0], &abs[0]))
+		n_in++;
+	if (c->eo.predictions && data_ref(&in[n_in], "predictions", c->eo.predictions, &dp[1], &abs[1]))
+		n_in++;
+	/* beside the store, so that putting it is a rename */
 	json = cJSON_Print(doc);
+	len = strlen(json);
+	tmp = kf_path_join(dir, ".evaluation-XXXXXX");
 	fd = mkstemp(tmp);
-	if (fd < 0 || write(fd, json, strlen(json)) != (ssize_t)strlen(json)) {
+	if (fd < 0 || write(fd, json, len) != (ssize_t)len || close(fd) < 0) {
 		kf_err_sys(&err, "cannot write \"%s\"", tmp);
 		goto out;
 	}
+	fd = -1;
 	out[n_out++] = (struct kf_store_ref){ .path = "evaluation", .type = "Metrics", .file = tmp,
 					      .put = true, .move = true };
 	if (verdict && bless_dir) {
@@ -398,23 +433,35 @@ static void record(struct kf_ctx *ctx, const struct cli *c, const cJSON *doc, co
 	kf_store_props_int(&ep, "rows", (int64_t)cJSON_GetObjectItemCaseSensitive(doc, "rows")->valuedouble);
 	if (verdict)
 		kf_store_props_int(&ep, "blessed", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(verdict, "blessed")));
+	if (kf_store_context(st, "kf.Analysis", strcmp(data, "-") ? kf_path_basename(data) : "stdin", NULL, 0,
+			     &ctx_id, &err) < 0)
+		goto out;
 	rec.name = cJSON_GetObjectItemCaseSensitive(doc, "name")->valuestring;
 	rec.inputs = in;
 	rec.n_inputs = n_in;
 	rec.outputs = out;
 	rec.n_outputs = n_out;
-	kf_store_record(st, &rec, &id, &err);
+	rec.contexts = &ctx_id;
+	rec.n_contexts = 1;
+	if (kf_store_record(st, &rec, &id, &err) == 0 && ctx->verbose)
+		kf_print_info(ctx, "recorded execution %lld in \"%s\"", (long long)id, dir);
 out:
 	if (err.code)
 		kf_print_warning(ctx, "the evaluation is not recorded in the store: %s", err.msg);
-	if (fd >= 0) {
+	if (fd >= 0)
 		close(fd);
-		unlink(tmp);
-	}
+	if (tmp)
+		unlink(tmp);   /* left when the put failed */
 	for (i = 0; i < n_in; i++)
 		kf_store_ref_release(&in[i]);
 	for (i = 0; i < n_out; i++)
 		kf_store_ref_release(&out[i]);
+	for (i = 0; i < 2; i++) {
+		kf_store_props_release(&dp[i]);
+		free(abs[i]);
+	}
+	free(in);
+	free(tmp);
 	kf_store_props_release(&ep);
 	kf_store_props_release(&bp);
 	kf_store_close(st);
@@ -442,7 +489,9 @@ static int run_analyze_model(struct kf_ctx *ctx, struct kf_args *args, struct kf
 		rc = kf_err_set(err, KF_EUSAGE, "--bless-to needs --threshold or --change checks");
 		goto out;
 	}
-	c.eo.plots = !strcmp(fmt, "html");
+	/* curve points and calibration bins of the overall slice: for the
+	 * report, and for whoever plots the JSON elsewhere */
+	c.eo.plots = strcmp(fmt, "table") != 0;
 	rc = kf_evaluate_run(&c.eo, &doc, err);
 	if (rc < 0)
 		goto out;

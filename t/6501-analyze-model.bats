@@ -10,7 +10,7 @@ TRIPS=$F/trips.csv
 
 # The models, trained once for the file: a and b are binary logistic
 # models on different features, soft a softmax, lin a linear regression,
-# mf a recommender.
+# mf a recommender (matrix factorisation) trained on ratings_train.csv.
 setup_file() {
 	M=$BATS_FILE_TMPDIR/models
 	export M
@@ -23,7 +23,7 @@ setup_file() {
 	"${k[@]}" train -q --model softmax --data "$TRIPS" --label size --ignore tips,trip_miles \
 		--out "$M/soft" >/dev/null
 	"${k[@]}" train -q --model linear --data "$TRIPS" --label fare --ignore tips --out "$M/lin" >/dev/null
-	"${k[@]}" train -q --model mf --data "$F/ratings.csv" --user user --item item --out "$M/mf" >/dev/null
+	"${k[@]}" train -q --model mf --data "$F/ratings_train.csv" --user user --item item --out "$M/mf" >/dev/null
 }
 
 # jpath FILE EXPR: a Python expression on the JSON document d.
@@ -50,11 +50,13 @@ slice_names() {
 	[ "$(jpath out.json 'd["rows"]')" = 600 ]
 	[ "$(jpath out.json 'd["models"][0]["role"]')" = candidate ]
 	[ "$(jpath out.json 'd["models"][0]["kind"]')" = logistic ]
-	[ "$(jpath out.json 'sorted(k for k in d["slices"][0]["metrics"][d["name"]] if k != "confusion")')" = \
+	[ "$(jpath out.json 'sorted(k for k in d["slices"][0]["metrics"][d["name"]] if k not in ("confusion", "plots"))')" = \
 	  "['accuracy', 'auc', 'auc_pr', 'calibration', 'example_count', 'log_loss', 'mean_label', 'mean_prediction', 'precision', 'recall']" ]
 	# 175 of the 600 trips tipped more than 20% (pandas: (tips > 0.2 * fare).sum())
 	[ "$(jpath out.json 'round(d["slices"][0]["metrics"][d["name"]]["mean_label"] * 600)')" = 175 ]
 	[ "$(jpath out.json 'd["slices"][0]["metrics"][d["name"]]["auc"] > 0.8')" = True ]
+	# plot data for the overall slice only: ROC from (0,0) to (1,1), 10 calibration bins
+	[ "$(jpath out.json '[(p["roc"][0], p["roc"][-1], len(p["calibration"])) for p in [d["slices"][0]["metrics"][d["name"]]["plots"]]][0]')" = "([0, 0], [1, 1], 10)" ]
 }
 
 @test "model: -o yaml" {
@@ -70,6 +72,8 @@ slice_names() {
 	assert_output "$(printf 'Overall\n'; for d in 1 2 3 4 5 6 7; do echo "trip_start_day=$d"; done)"
 	# the slices partition the rows
 	[ "$(jpath out.json 'sum(s["example_count"] for s in d["slices"][1:])')" = 600 ]
+	# plot data for the overall slice only
+	[ "$(jpath out.json '["plots" in s["metrics"][d["name"]] for s in d["slices"][:2]]')" = "[True, False]" ]
 }
 
 @test "model: --slice COL leaves out rows where COL is empty" {
@@ -252,6 +256,18 @@ slice_names() {
 	assert_line --regexp '^payment_type=Mobile +[0-9]+ '
 }
 
+@test "model: a recommender's precision@K, recall@K and ndcg@K on held-out rows, sliced" {
+	run_kf -0 analyze model --model "$M/mf" --data "$F/ratings_test.csv" --slice segment
+	assert_line --index 0 --regexp '^recommend evaluation of 120 rows of .*ratings_test.csv, label item$'
+	assert_line --regexp '^SLICE +N +EXAMPLE_COUNT +PRECISION@1 +PRECISION@5 +PRECISION@10 +RECALL@1 +RECALL@5 +RECALL@10 +NDCG@1 +NDCG@5 +NDCG@10$'
+	assert_line --regexp '^Overall +120 +40 '
+	assert_line --regexp '^segment=new +36 +12 '
+	run_kf -1 analyze model --model "$M/mf" --data "$F/ratings_test.csv" --threshold 'ndcg@10>=0.99'
+	assert_line --regexp '^  FAIL +ndcg@10>=0.99: ndcg@10 0\.[0-9]+ is below the lower bound 0.99 \(ndcg@10>=0.99\)$'
+	run_kf -2 analyze model --model "$M/mf" --data "$F/ratings_test.csv" --label item
+	assert_output 'kf: error: --label: a recommender is evaluated on the (user, item) rows of the data'
+}
+
 @test "model: -o html is one self-contained page with curves, charts and a sortable table" {
 	run_kf -1 analyze model --model "$M/a" --model "$M/b" --data "$TRIPS" --slice trip_start_day \
 		--threshold 'auc>=0.999' -o html
@@ -282,13 +298,24 @@ for r in c.execute("""select ev.type, t.name from Event ev join Artifact a on a.
     print(*r)
 EOF
 	assert_output "$(printf 'executions 1\n3 Dataset\n3 Model\n4 Metrics\n4 ModelBlessing')"
+	run python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("select c.name from Context c join Association a on a.context_id = c.id").fetchall())' "$KF_STORE/kf.db"
+	assert_output "[('trips.csv',)]"
+}
+
+@test "model: --data - reads standard input" {
+	run_kf -0 analyze model --model "$M/a" --data - --metrics auc -o json <"$TRIPS"
+	echo "$output" >out.json
+	[ "$(jpath out.json 'd["rows"]')" = 600 ]
+	[ "$(jpath out.json 'd["data"]')" = stdin ]
 }
 
 @test "model: bad inputs are clear errors (exit 2)" {
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --label tip
 	assert_output --regexp '^kf: error: label "tip" is not a column of ".*trips.csv" \(did you mean "tips"\?\)$'
+	run_kf -2 analyze model --model "$M/a" --model "$M/mf" --data "$TRIPS"
+	assert_output --regexp '^kf: error: model ".*/mf" is a recommend model, not binary$'
 	run_kf -2 analyze model --model "$M/mf" --data "$TRIPS"
-	assert_output --regexp '^kf: error: model ".*/mf" is a recommender model \(mf\): kf analyze model evaluates binary, multiclass and regression models$'
+	assert_output --regexp '^kf: error: user column "user" is not a column of ".*trips.csv"$'
 	run_kf -2 analyze model --model "$M/a" --model "$M/lin" --data "$TRIPS"
 	assert_output --regexp '^kf: error: model ".*/lin" is a regression model, not binary$'
 	mkdir empty

@@ -85,3 +85,49 @@ PYEOF
 	echo "$output"
 	assert_output 'differences 0 slices 8'
 }
+
+@test "sklearn: a recommender's ndcg@K agrees with ndcg_score, precision@K and recall@K with pandas" {
+	need_sklearn
+	local f=$FIXTURES/6501
+	kf --store "$KF_STORE" train -q --model mf --data "$f/ratings_train.csv" --user user --item item \
+		--out mf >/dev/null
+	kf train predict --model-dir mf --data "$f/ratings_test.csv" >top.csv
+	run_kf -0 analyze model --model mf --data "$f/ratings_test.csv" --slice segment -o json
+	echo "$output" >out.json
+	run "$PY" - "$f/ratings_test.csv" top.csv out.json <<'PYEOF'
+import json, sys
+import numpy as np
+import pandas as pd
+from sklearn.metrics import ndcg_score
+test = pd.read_csv(sys.argv[1])
+top = pd.read_csv(sys.argv[2]).drop_duplicates(["user", "rank"])
+doc = json.load(open(sys.argv[3]))
+got = {s["name"]: s["metrics"]["mf"] for s in doc["slices"]}
+want = [("Overall", test)] + [("segment=%s" % k, g) for k, g in test.groupby("segment")]
+bad = 0
+for name, g in want:
+    sums, users = {}, 0
+    for user, rows in g.groupby("user"):
+        rel = set(rows["item"])
+        rec = list(top[top.user == user].sort_values("rank")["item"])
+        cand = rec + sorted(rel - set(rec))
+        y_true = np.array([[1.0 if c in rel else 0.0 for c in cand]])
+        y_score = np.array([[float(len(rec) - i) if i < len(rec) else 0.0 for i in range(len(cand))]])
+        users += 1
+        for k in (1, 5, 10):
+            hits = sum(1 for c in rec[:k] if c in rel)
+            for m, v in (("precision@%d" % k, hits / k), ("recall@%d" % k, hits / len(rel)),
+                         ("ndcg@%d" % k, ndcg_score(y_true, y_score, k=k))):
+                sums[m] = sums.get(m, 0) + v
+    if got[name]["example_count"] != users:
+        print(name, "users", got[name]["example_count"], users)
+        bad += 1
+    for m, v in sums.items():
+        if abs(got[name][m] - v / users) > 1e-9:
+            print(name, m, got[name][m], v / users)
+            bad += 1
+print("differences", bad, "slices", len(want))
+PYEOF
+	echo "$output"
+	assert_output 'differences 0 slices 3'
+}

@@ -32,7 +32,14 @@ struct kf_eval {
 	/* regression: running sums; y mean and squared deviations by Welford
 	 * so r2 has no cancellation */
 	double sse, sae, sum_pred, y_mean, y_m2;
+	/* ranking: sums over queries of precision, recall and ndcg at each
+	 * cutoff (allocated for ranking only: a slice per value of a column
+	 * with many values makes many accumulators) */
+	double *prec, *rec, *ndcg;
 };
+
+/* The cutoffs reported (each <= KF_EVAL_MAX_K). */
+static const size_t cutoffs[] = { 1, 5, 10 };
 
 static const char *const binary_names[] = {
 	"example_count", "accuracy", "precision", "recall", "auc", "auc_pr", "log_loss",
@@ -44,6 +51,10 @@ static const char *const multiclass_names[] = {
 static const char *const regression_names[] = {
 	"example_count", "mse", "rmse", "mae", "r2", "mean_label", "mean_prediction", NULL,
 };
+static const char *const ranking_names[] = {
+	"example_count", "precision@1", "precision@5", "precision@10", "recall@1", "recall@5",
+	"recall@10", "ndcg@1", "ndcg@5", "ndcg@10", NULL,
+};
 
 struct kf_eval *kf_eval_new(enum kf_eval_task task, size_t n_classes)
 {
@@ -54,6 +65,11 @@ struct kf_eval *kf_eval_new(enum kf_eval_task task, size_t n_classes)
 		e->k = n_classes < 2 ? 2 : n_classes;
 		e->confusion = kf_xcalloc(e->k * e->k, sizeof *e->confusion);
 	}
+	if (task == KF_EVAL_RANKING) {
+		e->prec = kf_xcalloc(3 * KF_EVAL_MAX_K, sizeof *e->prec);
+		e->rec = e->prec + KF_EVAL_MAX_K;
+		e->ndcg = e->rec + KF_EVAL_MAX_K;
+	}
 	return e;
 }
 
@@ -63,6 +79,7 @@ void kf_eval_free(struct kf_eval *e)
 		return;
 	free(e->cells);
 	free(e->confusion);
+	free(e->prec);
 	free(e);
 }
 
@@ -82,6 +99,7 @@ const char *kf_eval_task_name(enum kf_eval_task t)
 	case KF_EVAL_BINARY: return "binary";
 	case KF_EVAL_MULTICLASS: return "multiclass";
 	case KF_EVAL_REGRESSION: return "regression";
+	case KF_EVAL_RANKING: return "recommend";
 	}
 	return "?";
 }
@@ -94,6 +112,8 @@ int kf_eval_task_parse(const char *name)
 		return KF_EVAL_MULTICLASS;
 	if (!strcmp(name, "regression"))
 		return KF_EVAL_REGRESSION;
+	if (!strcmp(name, "recommend"))
+		return KF_EVAL_RANKING;
 	return -1;
 }
 
@@ -123,7 +143,7 @@ static struct cell *table_slot(struct cell *cells, size_t cap, double s)
 
 static void table_grow(struct kf_eval *e)
 {
-	size_t cap = e->cap ? e->cap * 2 : 64, i;
+	size_t cap = e->cap ? e->cap * 2 : 8, i;
 	struct cell *cells = kf_xcalloc(cap, sizeof *cells);
 
 	for (i = 0; i < e->cap; i++)
@@ -423,6 +443,47 @@ static void regression_metrics(const struct kf_eval *e, cJSON *m)
 	add_num(m, "mean_prediction", rows > 0 ? e->sum_pred / rows : NAN);
 }
 
+/* ---- ranking ---------------------------------------------------------------- */
+
+void kf_eval_add_ranking(struct kf_eval *e, const unsigned char *hit, size_t n, size_t relevant)
+{
+	double hits = 0, dcg = 0, idcg = 0;
+	size_t k;
+
+	if (!relevant)
+		return;
+	for (k = 0; k < KF_EVAL_MAX_K; k++) {
+		double discount = 1 / log2((double)k + 2);
+
+		if (k < n && hit[k]) {
+			hits++;
+			dcg += discount;
+		}
+		if (k < relevant)
+			idcg += discount;
+		e->prec[k] += hits / (double)(k + 1);
+		e->rec[k] += hits / (double)relevant;
+		e->ndcg[k] += dcg / idcg;
+	}
+	e->n++;
+}
+
+static void ranking_metrics(const struct kf_eval *e, cJSON *m)
+{
+	static const char *const kinds[] = { "precision", "recall", "ndcg" };
+	const double *sums[] = { e->prec, e->rec, e->ndcg };
+	double q = (double)e->n;
+	size_t i, j;
+	char name[32];
+
+	cJSON_AddNumberToObject(m, "example_count", q);
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < sizeof cutoffs / sizeof cutoffs[0]; j++) {
+			snprintf(name, sizeof name, "%s@%zu", kinds[i], cutoffs[j]);
+			add_num(m, name, q > 0 ? sums[i][cutoffs[j] - 1] / q : NAN);
+		}
+}
+
 /* ---- results ------------------------------------------------------------- */
 
 cJSON *kf_eval_metrics(const struct kf_eval *e, const struct kf_eval_opts *opts)
@@ -442,6 +503,9 @@ cJSON *kf_eval_metrics(const struct kf_eval *e, const struct kf_eval_opts *opts)
 	case KF_EVAL_REGRESSION:
 		regression_metrics(e, m);
 		break;
+	case KF_EVAL_RANKING:
+		ranking_metrics(e, m);
+		break;
 	}
 	return m;
 }
@@ -449,19 +513,21 @@ cJSON *kf_eval_metrics(const struct kf_eval *e, const struct kf_eval_opts *opts)
 const char *const *kf_eval_metric_names(enum kf_eval_task t)
 {
 	return t == KF_EVAL_BINARY ? binary_names :
-	       t == KF_EVAL_MULTICLASS ? multiclass_names : regression_names;
+	       t == KF_EVAL_MULTICLASS ? multiclass_names :
+	       t == KF_EVAL_RANKING ? ranking_names : regression_names;
 }
 
 int kf_eval_metric_direction(const char *name)
 {
 	static const char *const higher[] = {
-		"accuracy", "precision", "recall", "auc", "auc_pr", "r2", NULL,
+		"accuracy", "precision", "recall", "auc", "auc_pr", "r2", "ndcg", NULL,
 	};
 	static const char *const lower[] = { "log_loss", "mse", "rmse", "mae", NULL };
-	size_t i;
+	size_t i, len = strcspn(name, "@");
 
+	/* precision@5 is precision */
 	for (i = 0; higher[i]; i++)
-		if (!strcmp(name, higher[i]))
+		if (strlen(higher[i]) == len && !strncmp(name, higher[i], len))
 			return 1;
 	for (i = 0; lower[i]; i++)
 		if (!strcmp(name, lower[i]))

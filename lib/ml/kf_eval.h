@@ -22,6 +22,12 @@
  *               probability clipped, then the row renormalised).
  *   regression  mse, rmse, mae, r2 (1 when the labels are constant and the
  *               predictions exact, else 0 then), mean_label, mean_prediction.
+ *   ranking     per query (a user and the items relevant to it), averaged
+ *               over queries with at least one relevant item: precision@K
+ *               (hits in the first K / K), recall@K (hits / relevant items),
+ *               ndcg@K (binary gains, log2 discounts, over the ideal
+ *               ordering, as sklearn's ndcg_score), K = 1, 5, 10;
+ *               example_count is the number of queries.
  * A metric that is undefined (auc with one class present) is NaN, which
  * kf_eval_metrics writes as null.
  *
@@ -45,7 +51,10 @@
 
 struct kf_err;
 
-enum kf_eval_task { KF_EVAL_BINARY, KF_EVAL_MULTICLASS, KF_EVAL_REGRESSION };
+enum kf_eval_task { KF_EVAL_BINARY, KF_EVAL_MULTICLASS, KF_EVAL_REGRESSION, KF_EVAL_RANKING };
+
+/* Ranking (recommender) cutoffs: precision@K, recall@K and ndcg@K. */
+#define KF_EVAL_MAX_K 10
 
 struct kf_eval;
 
@@ -63,8 +72,13 @@ int kf_eval_add_binary(struct kf_eval *e, double p, int y, struct kf_err *err);
 /* prob[0..n_classes), y in [0, n_classes). */
 void kf_eval_add_multiclass(struct kf_eval *e, const double *prob, size_t y);
 void kf_eval_add_regression(struct kf_eval *e, double pred, double y);
+/* One query: hit[i] whether the item ranked i + 1 is relevant (n <=
+ * KF_EVAL_MAX_K ranked), of `relevant` relevant items in all. A query with
+ * no relevant item is not counted. */
+void kf_eval_add_ranking(struct kf_eval *e, const unsigned char *hit, size_t n, size_t relevant);
 
-/* "task" names, and the reverse (-1 when unknown). */
+/* "binary", "multiclass", "regression", "recommend"; and the reverse (-1
+ * when unknown). */
 const char *kf_eval_task_name(enum kf_eval_task t);
 int kf_eval_task_parse(const char *name);
 

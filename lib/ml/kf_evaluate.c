@@ -7,6 +7,7 @@
 #include "ml/kf_evaluate.h"
 #include "ml/kf_labelexpr.h"
 #include "ml/kf_slice.h"
+#include "ml/kf_strmap.h"
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
@@ -31,6 +32,12 @@ struct model {
 	double *x, *out;       /* BATCH × dim, BATCH × n_out */
 };
 
+struct query {
+	size_t slice;
+	char *user;
+	struct kf_strv items;
+};
+
 struct ev {
 	const struct kf_evaluate_opts *o;
 	enum kf_eval_task task;
@@ -50,6 +57,12 @@ struct ev {
 	struct kf_slicer *slicer;
 	struct kf_eval **acc;      /* [slice * nm + model] */
 	size_t acc_slices;
+	/* recommend: one query per (slice, user), its relevant items */
+	long user_col, item_col;
+	const char *item_sep;
+	struct kf_strmap qmap;     /* "slice\x1fuser" -> query */
+	struct query *q;
+	size_t nq, cap_q;
 	/* the batch */
 	double y[BATCH];
 	size_t ids[BATCH][8];      /* overflow handled by n_specs check */
@@ -74,8 +87,8 @@ static const char *bundle_task(struct kf_bundle *b, const char *dir, struct kf_e
 
 	if (kf_eval_task_parse(t) < 0) {
 		kf_err_set(err, KF_EINPUT,
-			   "model \"%s\" is a %s model (%s): kf analyze model evaluates binary, multiclass and regression models",
-			   dir, strcmp(t, "recommend") ? t : "recommender", kf_bundle_kind(b));
+			   "model \"%s\" is a %s model (%s): kf analyze model evaluates binary, multiclass, regression and recommender models",
+			   dir, t, kf_bundle_kind(b));
 		return NULL;
 	}
 	return t;
@@ -113,6 +126,8 @@ static int load_models(struct ev *e, struct kf_err *err)
 
 		if (!o->n_pred_cols)
 			return kf_err_set(err, KF_EUSAGE, "--predictions needs --prediction-column");
+		if (task && !strcmp(task, "recommend"))
+			return kf_err_set(err, KF_EUSAGE, "--predictions: recommenders are evaluated from their bundles");
 		if (!task)
 			task = o->n_pred_cols > 1 ? "multiclass" : "binary";
 		/* the predictions file goes before the baseline */
@@ -255,12 +270,38 @@ static int open_inputs(struct ev *e, struct kf_err *err)
 	return 0;
 }
 
+/* A recommender's rows are (user, item[s]) interactions: the items
+ * relevant to each user. The columns are the model's. */
+static int setup_recommend(struct ev *e, struct kf_err *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(kf_bundle_meta(e->m[0].b), "model");
+	const cJSON *uc = cJSON_GetObjectItemCaseSensitive(m, "userColumn");
+	const cJSON *ic = cJSON_GetObjectItemCaseSensitive(m, "itemColumn");
+	const cJSON *sep = cJSON_GetObjectItemCaseSensitive(m, "itemSeparator");
+
+	if (e->o->label || e->o->label_expr)
+		return kf_err_set(err, KF_EUSAGE,
+				  "--label: a recommender is evaluated on the (user, item) rows of the data");
+	if (!cJSON_IsString(uc) || !cJSON_IsString(ic))
+		return kf_err_set(err, KF_EINPUT, "model \"%s\" names no user and item columns", e->m[0].path);
+	e->user_col = column(e, uc->valuestring);
+	if (e->user_col < 0)
+		return no_column(e, "user column", uc->valuestring, e->file, err);
+	e->item_col = column(e, ic->valuestring);
+	if (e->item_col < 0)
+		return no_column(e, "item column", ic->valuestring, e->file, err);
+	e->item_sep = cJSON_IsString(sep) && sep->valuestring[0] ? sep->valuestring : NULL;
+	return 0;
+}
+
 static int setup_label(struct ev *e, struct kf_err *err)
 {
 	const struct kf_evaluate_opts *o = e->o;
 	const char *label = o->label, *expr = o->label_expr;
 	int rc;
 
+	if (e->task == KF_EVAL_RANKING)
+		return setup_recommend(e, err);
 	if (!label && !expr && e->m[0].b) {
 		const cJSON *l = cJSON_GetObjectItemCaseSensitive(kf_bundle_meta(e->m[0].b), "label");
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(l, "column");
@@ -296,6 +337,8 @@ static int setup_models(struct ev *e, struct kf_err *err)
 			m->out = kf_xcalloc(BATCH * m->n_out, sizeof *m->out);
 			continue;
 		}
+		if (e->task == KF_EVAL_RANKING)
+			continue;
 		m->dim = kf_bundle_dim(m->b);
 		m->n_out = kf_bundle_n_outputs(m->b);
 		m->in_col = kf_xcalloc(kf_bundle_n_inputs(m->b) + 1, sizeof *m->in_col);
@@ -452,12 +495,123 @@ static int flush(struct ev *e, struct kf_err *err)
 	return 0;
 }
 
+static void add_items(struct query *q, const char *items, const char *sep)
+{
+	const char *p = items;
+	size_t len;
+
+	if (!sep) {
+		kf_strv_push(&q->items, items);
+		return;
+	}
+	for (;;) {
+		const char *end = strstr(p, sep);
+
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len)
+			kf_strv_push_owned(&q->items, kf_xstrndup(p, len));
+		if (!end)
+			break;
+		p = end + strlen(sep);
+	}
+}
+
+/* A recommender's row: its items are relevant to its user, in each slice. */
+static void one_interaction(struct ev *e)
+{
+	const char *user = e->row[e->user_col], *items = e->row[e->item_col];
+	size_t *ids = row_ids(e, 0), n, i, *slot;
+	char *key;
+
+	if (!*user || !*items) {
+		e->skipped++;
+		return;
+	}
+	n = kf_slicer_row(e->slicer, e->row, ids);
+	for (i = 0; i < n; i++) {
+		key = kf_xasprintf("%zu\x1f%s", ids[i], user);
+		slot = kf_strmap_get(&e->qmap, key);
+		if (!slot) {
+			KF_GROW(e->q, e->cap_q, e->nq + 1);
+			memset(&e->q[e->nq], 0, sizeof *e->q);
+			e->q[e->nq].slice = ids[i];
+			e->q[e->nq].user = kf_xstrdup(user);
+			slot = kf_strmap_put(&e->qmap, key);
+			*slot = e->nq++;
+		}
+		add_items(&e->q[*slot], items, e->item_sep);
+		free(key);
+	}
+	e->rows++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_query_user(const void *a, const void *b)
+{
+	const struct query *x = a, *y = b;
+	int c = strcmp(x->user, y->user);
+
+	return c ? c : x->slice < y->slice ? -1 : x->slice > y->slice;
+}
+
+/* Every query against each model's top KF_EVAL_MAX_K for its user (asked
+ * once per user: the queries are sorted by user). */
+static int rank_queries(struct ev *e, struct kf_err *err)
+{
+	const char *items[KF_EVAL_MAX_K];
+	double scores[KF_EVAL_MAX_K];
+	unsigned char hit[KF_EVAL_MAX_K];
+	const char *top[16][KF_EVAL_MAX_K];
+	int ntop[16] = { 0 };
+	size_t i, m, j, u;
+	int rc;
+
+	if (e->nm > 16)
+		return kf_err_set(err, KF_EUSAGE, "at most 16 recommender models at once");
+	qsort(e->q, e->nq, sizeof *e->q, cmp_query_user);
+	for (i = 0; i < e->nq; i++) {
+		struct query *q = &e->q[i];
+		size_t n_rel = 0;
+
+		/* the relevant items, each once */
+		qsort(q->items.v, q->items.n, sizeof *q->items.v, cmp_str);
+		for (j = 0; j < q->items.n; j++)
+			if (!n_rel || strcmp(q->items.v[j], q->items.v[n_rel - 1])) {
+				char *t = q->items.v[n_rel];
+
+				q->items.v[n_rel++] = q->items.v[j];
+				q->items.v[j] = t;
+			}
+		for (m = 0; m < e->nm; m++) {
+			if (!i || strcmp(q->user, e->q[i - 1].user)) {
+				rc = kf_bundle_recommend(e->m[m].b, q->user, KF_EVAL_MAX_K, items, scores, err);
+				if (rc < 0)
+					return rc;
+				ntop[m] = rc;
+				memcpy(top[m], items, sizeof items);
+			}
+			for (u = 0; u < (size_t)ntop[m]; u++)
+				hit[u] = bsearch(&top[m][u], q->items.v, n_rel, sizeof *q->items.v, cmp_str) != NULL;
+			kf_eval_add_ranking(acc_get(e, q->slice, m), hit, (size_t)ntop[m], n_rel);
+		}
+	}
+	return 0;
+}
+
 static int one_row(struct ev *e, long line, struct kf_err *err)
 {
 	size_t i, j;
 	double y = 0;
 	int rc;
 
+	if (e->task == KF_EVAL_RANKING) {
+		one_interaction(e);
+		return 0;
+	}
 	rc = row_label(e, line, &y, err);
 	if (rc <= 0) {
 		e->skipped += rc == 0;
@@ -515,7 +669,7 @@ static int read_rows(struct ev *e, struct kf_err *err)
 	if (e->pred && (rc = kf_csv_next(e->pred, &prow, err)) != 0)
 		return rc < 0 ? rc : kf_err_set(err, KF_EINPUT, "\"%s\" has more rows than \"%s\"",
 						kf_csv_name(e->pred), e->file);
-	rc = flush(e, err);
+	rc = e->task == KF_EVAL_RANKING ? rank_queries(e, err) : flush(e, err);
 	if (rc < 0)
 		return rc;
 	if (!e->rows)
@@ -582,7 +736,9 @@ static cJSON *result(struct ev *e)
 	cJSON_AddStringToObject(doc, "name", e->m[0].name);
 	cJSON_AddStringToObject(doc, "task", kf_eval_task_name(e->task));
 	cJSON_AddStringToObject(doc, "data", e->file);
-	if (e->expr)
+	if (e->task == KF_EVAL_RANKING)
+		cJSON_AddStringToObject(doc, "label", e->names.v[e->item_col]);
+	else if (e->expr)
 		cJSON_AddStringToObject(doc, "label", o->label_expr ? o->label_expr : "(the model's)");
 	else
 		cJSON_AddStringToObject(doc, "label", e->names.v[e->label_col]);
@@ -647,6 +803,12 @@ static void ev_release(struct ev *e)
 	for (i = 0; i < e->k; i++)
 		free(e->classes[i]);
 	free(e->classes);
+	for (i = 0; i < e->nq; i++) {
+		free(e->q[i].user);
+		kf_strv_release(&e->q[i].items);
+	}
+	free(e->q);
+	kf_strmap_release(&e->qmap);
 	kf_slicer_free(e->slicer);
 	kf_labelexpr_free(e->expr);
 	kf_csv_free(e->data);

@@ -174,6 +174,28 @@ static void test_multiclass_regression(void)
 	       "task names");
 }
 
+static void test_ranking(void)
+{
+	static const unsigned char hit[] = { 1, 0, 1 };
+	struct kf_eval *e = kf_eval_new(KF_EVAL_RANKING, 0);
+	double idcg = 1 + 1 / log2(3) + 0.5 + 1 / log2(5);
+	cJSON *m;
+
+	kf_eval_add_ranking(e, hit, 3, 4);
+	kf_eval_add_ranking(e, hit, 3, 0); /* no relevant item: not a query */
+	m = kf_eval_metrics(e, NULL);
+	TAP_NEAR(num(m, "example_count"), 1, 0, "queries without relevant items are not counted");
+	TAP_NEAR(num(m, "precision@1"), 1, 1e-15, "precision@1");
+	TAP_NEAR(num(m, "precision@5"), 0.4, 1e-15, "precision@5 divides by 5");
+	TAP_NEAR(num(m, "recall@5"), 0.5, 1e-15, "recall@5");
+	TAP_NEAR(num(m, "ndcg@5"), 1.5 / idcg, 1e-15, "ndcg@5 against the ideal of 4 relevant items");
+	TAP_NEAR(num(m, "ndcg@10"), 1.5 / idcg, 1e-15, "ndcg@10: no more hits");
+	TAP_OK(kf_eval_metric_direction("ndcg@10") > 0 && kf_eval_metric_direction("precision@5") > 0,
+	       "ranking metrics are higher-is-better");
+	cJSON_Delete(m);
+	kf_eval_free(e);
+}
+
 static void test_slices(void)
 {
 	static const char *const names[] = { "day", "hour", "pay" };
@@ -306,6 +328,7 @@ int main(void)
 	test_binary();
 	test_curve_cap();
 	test_multiclass_regression();
+	test_ranking();
 	test_slices();
 	test_bless();
 	return tap_done();
