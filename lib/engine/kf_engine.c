@@ -548,6 +548,25 @@ static bool uses_output_of(const struct kf_step *s, size_t dep)
 }
 
 /* Resolve every input of the task: values, and upstream artifacts. */
+/* When the argument is exactly one upstream output that is a file, the
+ * input is that file (and its digest and artifact). */
+static bool upstream_file(struct eng *e, const struct kf_arg *a, struct in *in)
+{
+	const struct step_rt *up;
+	size_t o;
+
+	if (!kf_tmpl_is_single(&a->value, KF_REF_OUTPUT))
+		return false;
+	up = &e->steps[a->value.parts[0].index];
+	o = a->value.parts[0].output;
+	if (up->s->loop != KF_LOOP_NONE || !ok_state(up->st) || !up->tasks[0]->outs[o].uri)
+		return false;
+	in->path = kf_xstrdup(up->tasks[0]->outs[o].uri);
+	memcpy(in->digest, up->tasks[0]->outs[o].digest, sizeof in->digest);
+	in->art_id = up->tasks[0]->outs[o].art_id;
+	return true;
+}
+
 static int resolve_inputs(struct eng *e, struct task *t, struct kf_err *err)
 {
 	const struct kf_component *c = t->sr->s->component;
@@ -561,23 +580,19 @@ static int resolve_inputs(struct eng *e, struct task *t, struct kf_err *err)
 		if (!a) {
 			in->value = c->inputs[i].default_value ? kf_xstrdup(c->inputs[i].default_value) : NULL;
 		} else {
-			int rc = kf_tmpl_expand(&a->value, &vals, &in->value, err);
+			int rc;
 
+			/* an upstream file consumed only as a file travels as that
+			 * file, whatever its size: its value is never read */
+			if (!(c->inputs[i].uses & KF_USE_VALUE) && upstream_file(e, a, in))
+				continue;
+			rc = kf_tmpl_expand(&a->value, &vals, &in->value, err);
 			if (rc < 0) {
 				kf_err_prefix(err, "input \"%s\"", c->inputs[i].name);
 				return rc;
 			}
-			if (kf_tmpl_is_single(&a->value, KF_REF_OUTPUT)) {
-				struct step_rt *up = &e->steps[a->value.parts[0].index];
-				size_t o = a->value.parts[0].output;
-
-				if (up->s->loop == KF_LOOP_NONE && up->tasks[0]->outs[o].uri) {
-					in->path = kf_xstrdup(up->tasks[0]->outs[o].uri);
-					memcpy(in->digest, up->tasks[0]->outs[o].digest, sizeof in->digest);
-					in->art_id = up->tasks[0]->outs[o].art_id;
-					continue;
-				}
-			}
+			if (upstream_file(e, a, in))
+				continue;
 		}
 		if (in->value)
 			kf_sha256_hex(in->value, strlen(in->value), in->digest);
