@@ -40,6 +40,7 @@ static const struct kf_opt opts[] = {
 	{ 0, "baseline", KF_OPT_REQUIRED, "DIR", "the current model: reference of diffs and --change", "dir" },
 	{ 0, "change", KF_OPT_REQUIRED, "CHECK", "bless only if the change against --baseline holds: 'auc>=-0.01', 'auc>=-1%'", NULL },
 	{ 0, "bless-to", KF_OPT_REQUIRED, "DIR", "write BLESSED or NOT_BLESSED (with the reasons) into DIR", "dir" },
+	{ 0, "push-to", KF_OPT_REQUIRED, "REPO", "judge the best --model against REPO's newest version and, if blessed, copy it there as the next", "dir" },
 	{ 0, NULL, KF_OPT_NONE, NULL, NULL, NULL },
 };
 
@@ -341,10 +342,34 @@ static int render_table(const struct cli *c, const cJSON *doc, const cJSON *verd
 
 /* ---- validation and the store ----------------------------------------------- */
 
-static cJSON *validate(const struct cli *c, cJSON *doc)
+/* With --push-to, the candidate is the best of the --model bundles by the
+ * first check's metric (higher or lower is better as the check says). */
+static int best_model(const struct cli *c, const cJSON *doc)
+{
+	const cJSON *models = cJSON_GetObjectItemCaseSensitive(doc, "models"), *m;
+	const char *metric = c->checks[0].metric;
+	bool higher = c->checks[0].op == KF_BLESS_GE;
+	double best = 0;
+	int i = 0, pick = 0;
+
+	cJSON_ArrayForEach(m, models) {
+		const char *name = cJSON_GetObjectItemCaseSensitive(m, "name")->valuestring;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(kf_evaluate_overall((cJSON *)doc, name), metric);
+
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring, "baseline") && cJSON_IsNumber(v) &&
+		    (i == 0 || (higher ? v->valuedouble > best : v->valuedouble < best))) {
+			best = v->valuedouble;
+			pick = i;
+		}
+		i++;
+	}
+	return pick;
+}
+
+static cJSON *validate(const struct cli *c, cJSON *doc, int candidate)
 {
 	const cJSON *models = cJSON_GetObjectItemCaseSensitive(doc, "models"), *m, *base = NULL;
-	const char *cand = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(models, 0), "name")->valuestring;
+	const char *cand = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(models, candidate), "name")->valuestring;
 	cJSON *v;
 
 	cJSON_ArrayForEach(m, models)
@@ -476,6 +501,8 @@ static int run_analyze_model(struct kf_ctx *ctx, struct kf_args *args, struct kf
 	struct kf_buf out = KF_BUF_INIT;
 	const char *fmt = ctx->output ? ctx->output : "table";
 	const char *bless_dir = kf_args_get(args, "bless-to");
+	const char *repo = kf_args_get(args, "push-to");
+	char *newest_dir = NULL;
 	int rc;
 
 	memset(&c, 0, sizeof c);
@@ -485,10 +512,18 @@ static int run_analyze_model(struct kf_ctx *ctx, struct kf_args *args, struct kf
 	rc = parse_args(&c, args, err);
 	if (rc < 0)
 		goto out;
-	if (bless_dir && !c.n_checks) {
-		rc = kf_err_set(err, KF_EUSAGE, "--bless-to needs --threshold or --change checks");
+	if ((bless_dir || repo) && !c.n_checks) {
+		rc = kf_err_set(err, KF_EUSAGE, "%s needs --threshold or --change checks",
+				bless_dir ? "--bless-to" : "--push-to");
 		goto out;
 	}
+	if (repo && (c.eo.predictions || !c.eo.n_models)) {
+		rc = kf_err_set(err, KF_EUSAGE, "--push-to pushes --model bundles, not --predictions");
+		goto out;
+	}
+	/* the model already serving is the baseline, unless one is given */
+	if (repo && !c.eo.baseline && kf_bless_repo_newest(repo, &newest_dir))
+		c.eo.baseline = newest_dir;
 	/* curve points and calibration bins of the overall slice: for the
 	 * report, and for whoever plots the JSON elsewhere */
 	c.eo.plots = strcmp(fmt, "table") != 0;
@@ -502,7 +537,20 @@ static int run_analyze_model(struct kf_ctx *ctx, struct kf_args *args, struct kf
 	if (rc < 0)
 		goto out;
 	if (c.n_checks) {
-		verdict = validate(&c, doc);
+		verdict = validate(&c, doc, repo ? best_model(&c, doc) : 0);
+		if (repo && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(verdict, "blessed"))) {
+			long version;
+			bool pushed;
+
+			rc = kf_bless_push(cJSON_GetObjectItemCaseSensitive(verdict, "model")->valuestring, repo,
+					   &version, &pushed, err);
+			if (rc < 0)
+				goto out;
+			cJSON_AddNumberToObject(verdict, "version", (double)version);
+			cJSON_AddBoolToObject(verdict, "pushed", pushed);
+			kf_print_info(ctx, "%s \"%s\" as %s/%ld", pushed ? "pushed" : "already serving",
+				      cJSON_GetObjectItemCaseSensitive(verdict, "model")->valuestring, repo, version);
+		}
 		if (bless_dir) {
 			rc = kf_bless_write(bless_dir, verdict, err);
 			if (rc < 0)
@@ -534,6 +582,7 @@ out:
 	cJSON_Delete(doc);
 	cJSON_Delete(verdict);
 	cli_release(&c);
+	free(newest_dir);
 	return rc;
 }
 
@@ -541,7 +590,7 @@ const struct kf_cmd kf_cmd_analyze_model = {
 	.name = "model",
 	.summary = "evaluate, slice, compare and bless models",
 	.usage = "analyze model --model DIR [--model DIR]... --data CSV [--label COL] [--slice SPEC]... "
-		 "[--threshold CHECK]... [--baseline DIR] [--change CHECK]... [--bless-to DIR]\n"
+		 "[--threshold CHECK]... [--baseline DIR] [--change CHECK]... [--bless-to DIR] [--push-to REPO]\n"
 		 "analyze model --predictions CSV --prediction-column COL [--data CSV] [--task TASK] [options]",
 	.description = "Computes metrics overall and per slice (TensorFlow Model Analysis' slicing specs),\n"
 		       "side by side with a diff when several models are given, and blesses the first\n"

@@ -11,6 +11,7 @@
 # stops the server. Everything lands in build/taxi-example/ (or $KF_EXAMPLE_DIR).
 set -eu
 kf=${1:-kf}
+case $kf in */*) kf=$(cd "$(dirname "$kf")" && pwd)/$(basename "$kf") ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${KF_EXAMPLE_DIR:-$top/build/taxi-example}
 store=$work/.kf
@@ -40,7 +41,7 @@ for key, task, name in (("stats", "statistics", "report"), ("anomalies", "valida
     path = os.path.join(os.getcwd(), "reports", key + ".html")
     shutil.copyfile(art(task, name), path)
     print("%s=%s" % (key, path))
-print("blessing=" + open(art("push", "blessing")).readline().strip())
+print("blessing=" + " ".join(sorted(os.listdir(art("push", "blessing")))))
 PY
 )
 eval "$summary"

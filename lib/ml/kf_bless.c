@@ -7,13 +7,17 @@
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
+#include "util/kf_sha256.h"
+#include "util/kf_str.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int kf_bless_parse(struct kf_bless_check *c, const char *text, bool change, struct kf_err *err)
@@ -193,5 +197,87 @@ out:
 	free(path);
 	free(other);
 	kf_buf_release(&text);
+	return rc;
+}
+
+long kf_bless_repo_newest(const char *repo, char **path)
+{
+	DIR *d = opendir(repo);
+	struct dirent *e;
+	long newest = 0, v;
+
+	if (path)
+		*path = NULL;
+	while (d && (e = readdir(d))) {
+		char *dir;
+
+		if (!kf_str_to_long(e->d_name, &v) || v <= 0 || e->d_name[0] == '+' || v <= newest)
+			continue;
+		dir = kf_path_join(repo, e->d_name);
+		if (kf_fs_is_dir(dir))
+			newest = v;
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+	if (newest && path)
+		*path = kf_xasprintf("%s/%ld", repo, newest);
+	return newest;
+}
+
+/* Same model: the same kf-model.json bytes (it holds the weights' digest). */
+static bool same_model(const char *a, const char *b)
+{
+	char ha[KF_SHA256_HEX_LEN + 1], hb[KF_SHA256_HEX_LEN + 1];
+	char *pa = kf_path_join(a, "kf-model.json"), *pb = kf_path_join(b, "kf-model.json");
+	struct kf_err err;
+	bool same = kf_sha256_file(pa, ha, &err) == 0 && kf_sha256_file(pb, hb, &err) == 0 &&
+		    !strcmp(ha, hb);
+
+	free(pa);
+	free(pb);
+	return same;
+}
+
+int kf_bless_push(const char *model_dir, const char *repo, long *version, bool *pushed,
+		  struct kf_err *err)
+{
+	char *newest_dir = NULL, *tmp = NULL, *final = NULL, *model_json;
+	long newest;
+	int rc;
+
+	*pushed = false;
+	*version = 0;
+	model_json = kf_path_join(model_dir, "kf-model.json");
+	if (!kf_fs_exists(model_json)) {
+		rc = kf_err_set(err, KF_EINPUT, "\"%s\" is not a model bundle (no kf-model.json)", model_dir);
+		goto out;
+	}
+	if ((rc = kf_fs_mkdirs(repo, err)) < 0)
+		goto out;
+	newest = kf_bless_repo_newest(repo, &newest_dir);
+	if (newest && same_model(model_dir, newest_dir)) {
+		*version = newest;
+		goto out;
+	}
+	tmp = kf_xasprintf("%s/.push-%ld-%ld", repo, (long)getpid(), newest + 1);
+	final = kf_xasprintf("%s/%ld", repo, newest + 1);
+	if ((rc = kf_fs_remove_tree(tmp, err)) < 0 || (rc = kf_fs_copy_tree(model_dir, tmp, err)) < 0)
+		goto out;
+	/* rename(2) refuses to replace a non-empty directory: a concurrent push
+	 * of the same version fails here instead of mixing two models */
+	if (rename(tmp, final) != 0) {
+		rc = kf_err_sys(err, "cannot push into \"%s\"", final);
+		goto out;
+	}
+	*version = newest + 1;
+	*pushed = true;
+out:
+	if (tmp && rc)
+		kf_fs_remove_tree(tmp, NULL);
+	free(model_json);
+	free(newest_dir);
+	free(tmp);
+	free(final);
 	return rc;
 }

@@ -51,4 +51,19 @@ cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, const cJSON
  * line) and remove the other; DIR is created. */
 int kf_bless_write(const char *dir, const cJSON *verdict, struct kf_err *err);
 
+/* Pushing (TFX's Pusher): a model repository is REPO/VERSION/ as TensorFlow
+ * Serving lays it out, VERSION a positive number. */
+
+/* The newest version in repo: its number (0 when there is none, or no
+ * repo) and, when path is not NULL and there is one, its directory. */
+long kf_bless_repo_newest(const char *repo, char **path);
+
+/* Copy the bundle model_dir into repo as version newest + 1: written under a
+ * temporary name in repo and renamed, so a server watching repo never loads
+ * half a model. When the newest version already holds this model (the same
+ * kf-model.json), nothing is copied and *pushed is false. *version is the
+ * version that holds the model. repo is created when missing. */
+int kf_bless_push(const char *model_dir, const char *repo, long *version, bool *pushed,
+		  struct kf_err *err);
+
 #endif

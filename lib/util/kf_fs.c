@@ -170,6 +170,67 @@ out:
 	return rc;
 }
 
+static int copy_file(const char *src, const char *dst, mode_t mode, struct kf_err *err)
+{
+	char buf[65536];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return kf_err_sys(err, "cannot open \"%s\"", src);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 0777) | S_IWUSR);
+	if (out < 0) {
+		close(in);
+		return kf_err_sys(err, "cannot create \"%s\"", dst);
+	}
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write_all(out, buf, (size_t)n) != 0) {
+			rc = kf_err_sys(err, "cannot copy \"%s\" to \"%s\"", src, dst);
+			break;
+		}
+	}
+	if (close(out) != 0 && !rc)
+		rc = kf_err_sys(err, "cannot write \"%s\"", dst);
+	close(in);
+	return rc;
+}
+
+int kf_fs_copy_tree(const char *src, const char *dst, struct kf_err *err)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if (lstat(src, &st) != 0)
+		return kf_err_sys(err, "cannot stat \"%s\"", src);
+	if (S_ISREG(st.st_mode))
+		return copy_file(src, dst, st.st_mode, err);
+	if (!S_ISDIR(st.st_mode))
+		return kf_err_set(err, KF_EINPUT, "\"%s\" is neither a file nor a directory", src);
+	if (mkdir(dst, (st.st_mode & 0777) | S_IRWXU) != 0)
+		return kf_err_sys(err, "cannot create directory \"%s\"", dst);
+	d = opendir(src);
+	if (!d)
+		return kf_err_sys(err, "cannot open directory \"%s\"", src);
+	while (!rc && (e = readdir(d))) {
+		char *from, *to;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		from = kf_path_join(src, e->d_name);
+		to = kf_path_join(dst, e->d_name);
+		rc = kf_fs_copy_tree(from, to, err);
+		free(from);
+		free(to);
+	}
+	closedir(d);
+	return rc;
+}
+
 int kf_fs_remove_tree(const char *path, struct kf_err *err)
 {
 	struct stat st;

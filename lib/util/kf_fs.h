@@ -23,6 +23,9 @@ int kf_fs_read_file(const char *path, struct kf_buf *buf, struct kf_err *err);
 /* Write to a temp name beside path, fsync, rename into place: readers see
  * the old file or the new one, never half of one. */
 int kf_fs_write_atomic(const char *path, const void *data, size_t len, struct kf_err *err);
+/* cp -r of regular files and directories (modes kept, made owner-writable);
+ * a symlink or special file is refused. dst must not exist. */
+int kf_fs_copy_tree(const char *src, const char *dst, struct kf_err *err);
 /* rm -rf; a missing path is not an error. Does not follow symlinks. */
 int kf_fs_remove_tree(const char *path, struct kf_err *err);
 /* Path of the running executable (for steps whose command is "kf"). */
