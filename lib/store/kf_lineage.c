@@ -865,7 +865,7 @@ static void trace_edge(struct trace *t, enum kf_lineage_kind from_kind, int64_t 
 	e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "from", an);
 	cJSON_AddStringToObject(e, "to", bn);
-	cJSON_AddStringToObject(e, "type", kf_event_type_name(type));
+	cJSON_AddStringToObject(e, "type", type < 0 ? "SAME_CONTENT" : kf_event_type_name(type));
 	cJSON_AddStringToObject(e, "path", path ? path : "");
 	cJSON_AddItemToArray(t->edges, e);
 }
@@ -909,13 +909,71 @@ static int mark_stops(struct trace *t, const size_t *frontier, size_t nf, struct
 	return rc;
 }
 
+/* Artifacts with the same content are one thing seen by several commands
+ * (a model a step wrote, the copy pushed to a repository, the bundle kf
+ * serve loaded): join them to the frontier at the same hop count, with a
+ * SAME_CONTENT edge, so a walk crosses from one command's record to the
+ * next. */
+static int add_same_content(struct trace *t, size_t **frontier, size_t *nf, size_t *cap,
+			    struct kf_err *err)
+{
+	int64_t *ids = kf_xcalloc(*nf + 1, sizeof *ids);
+	size_t n = 0, i, end = *nf;
+	cJSON *b, *rows = NULL, *r;
+	char *list;
+	int rc;
+
+	for (i = 0; i < end; i++)
+		if (t->nodes[(*frontier)[i]].kind == KF_LIN_ARTIFACT)
+			ids[n++] = t->nodes[(*frontier)[i]].id;
+	if (!n) {
+		free(ids);
+		return 0;
+	}
+	list = id_list(ids, n);
+	b = binds1s(list);
+	/* only where one side was not produced by any execution (a file a
+	 * command read, a copy): two executions that wrote the same bytes keep
+	 * their own provenance */
+	rc = query(t->st, "SELECT a.id AS a, s.id AS s,"
+		   " EXISTS (SELECT 1 FROM Event e WHERE e.artifact_id = a.id AND e.type IN (4, 6)) AS ap,"
+		   " EXISTS (SELECT 1 FROM Event e WHERE e.artifact_id = s.id AND e.type IN (4, 6)) AS sp"
+		   " FROM Artifact a JOIN Artifact s ON s.digest = a.digest AND s.id != a.id"
+		   " WHERE a.id IN (SELECT value FROM json_each(?1)) AND a.digest IS NOT NULL"
+		   " ORDER BY s.id", b, &rows, err);
+	for (r = rows ? rows->child : NULL; r && !rc; r = r->next) {
+		int64_t a = num(r, "a"), sib = num(r, "s");
+		bool a_made = num(r, "ap") != 0, s_made = num(r, "sp") != 0, fresh;
+		size_t from, idx;
+
+		if ((a_made && s_made) || !idmap_get(&t->index, node_key(KF_LIN_ARTIFACT, a), &from))
+			continue;
+		idx = trace_add(t, KF_LIN_ARTIFACT, sib, t->nodes[from].hops, &fresh);
+		/* the edge points from the one an execution made to the copy */
+		if (s_made || (!a_made && sib < a))
+			trace_edge(t, KF_LIN_ARTIFACT, sib, KF_LIN_ARTIFACT, a, -1, NULL);
+		else
+			trace_edge(t, KF_LIN_ARTIFACT, a, KF_LIN_ARTIFACT, sib, -1, NULL);
+		if (fresh) {
+			KF_GROW(*frontier, *cap, *nf + 1);
+			(*frontier)[(*nf)++] = idx;
+		}
+	}
+	cJSON_Delete(rows);
+	cJSON_Delete(b);
+	free(list);
+	free(ids);
+	return rc;
+}
+
 /* One breadth-first walk in one direction from the root (node 0). */
 static int trace_walk(struct trace *t, bool up, int hops, struct kf_err *err)
 {
-	size_t *frontier = kf_xcalloc(1, sizeof *frontier), nf = 1, i;
+	size_t *frontier = kf_xcalloc(1, sizeof *frontier), nf = 1, fcap = 1, i;
 	int level, rc = 0;
 
 	frontier[0] = 0;
+	rc = add_same_content(t, &frontier, &nf, &fcap, err);
 	for (level = 1; nf && (hops <= 0 || level <= hops) && !rc; level++) {
 		size_t *next = NULL, nn = 0, ncap = 0;
 		int k;
@@ -980,6 +1038,9 @@ static int trace_walk(struct trace *t, bool up, int hops, struct kf_err *err)
 		free(frontier);
 		frontier = next;
 		nf = nn;
+		fcap = ncap;
+		if (!rc)
+			rc = add_same_content(t, &frontier, &nf, &fcap, err);
 		if (!rc)
 			rc = mark_stops(t, frontier, nf, err);
 	}

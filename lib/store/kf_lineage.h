@@ -71,7 +71,9 @@ enum kf_lineage_dir { KF_LIN_UPSTREAM = 1, KF_LIN_DOWNSTREAM = 2, KF_LIN_BOTH = 
  * digest, state, run, hops, properties}], "edges": [{from, to, type, path}]}.
  * Edges point the way data flows (artifact -> consuming execution,
  * execution -> output artifact). until_type stops the walk at nodes of that
- * type (they are included). hops <= 0 means no limit. */
+ * type (they are included). hops <= 0 means no limit. An artifact no
+ * execution produced is joined to the artifacts with the same digest (a
+ * SAME_CONTENT edge, no hop), so the walk crosses between commands. */
 int kf_lineage_trace(struct kf_store *st, const struct kf_lineage_ref *root,
 		     enum kf_lineage_dir dir, int hops, const char *until_type,
 		     cJSON **out, struct kf_err *err);
