@@ -8,8 +8,9 @@
  * execution into its ML Metadata tables; a step whose cache key (component
  * digest, resolved command/args/env/image, input values and input artifact
  * digests) was seen before reuses the recorded outputs. Run and task rows
- * are written as the run goes, so `resume` can finish a run that was
- * interrupted or killed without redoing completed steps.
+ * are written as the run goes (batched: at most 50 ms after the fact), so
+ * `resume` can finish a run that was interrupted or killed without redoing
+ * the steps recorded as completed.
  *
  * Layout: <store>/runs/RUN/TASK/{stdout,stderr} logs, work/ (the step's
  * working directory), inputs/NAME/data (values given as files),
