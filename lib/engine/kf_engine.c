@@ -1445,6 +1445,9 @@ static int contexts(struct eng *e, struct kf_err *err)
 	if (e->o->source)
 		kf_store_props_str(&props, "source", e->o->source);
 	rc = kf_store_context(e->st, "kf.Run", e->run_id, &props, e->ctx_pipeline, &e->ctx_run, err);
+	if (!rc && e->o->parent_context)
+		rc = kf_store_context(e->st, "kf.Run", e->run_id, NULL, e->o->parent_context,
+				      &e->ctx_run, err);
 	kf_store_props_release(&props);
 	return rc;
 }
