@@ -154,3 +154,14 @@ $(touch pwned)]' ]
 	run_kf -0 run limit.yaml -q -j 4 -p dir="$TEST_DIR/d"
 	[ "$(wc -l <d/order)" = 4 ]
 }
+
+@test "the Kubeflow [Sample] Basic pipelines in examples/basic run" {
+	local f
+	for f in "$KF_SRCDIR"/examples/basic/*.yaml; do
+		run_kf -0 run "$f" -q
+	done
+	run_kf -0 run ls -o json
+	[ "$(jq '[.items[] | select(.state == "Succeeded")] | length' <<<"$output")" = "$(ls "$KF_SRCDIR"/examples/basic/*.yaml | wc -l)" ]
+	run_kf -0 run logs exit-handler on-exit
+	assert_output --partial Succeeded
+}

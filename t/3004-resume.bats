@@ -9,6 +9,18 @@ need_sqlite3() {
 	command -v sqlite3 >/dev/null || skip "sqlite3 (the CLI) is not installed"
 }
 
+# Wait (at most 10 s) until step a's success is in the store: kf commits
+# what happened at most 50 ms after it happened.
+wait_recorded() {
+	local i=0
+	until kf --store "$KF_STORE" run show slow -o json 2>/dev/null |
+		jq -e '.tasks[] | select(.name == "a" and .state == "Succeeded")' >/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && { echo "timed out waiting for a to be recorded"; return 1; }
+		sleep 0.05
+	done
+}
+
 # Wait (at most 10 s) until a file exists.
 wait_for() {
 	local i=0
@@ -25,6 +37,7 @@ wait_for() {
 	"$KF_BIN" --store "$KF_STORE" run "$F/slow.yaml" -q -p dir="$TEST_DIR/d" >out 2>err &
 	pid=$!
 	wait_for d/b.count
+	wait_recorded
 	kill -9 "$pid"
 	wait "$pid" || true
 	run_kf -0 run ls -o json
@@ -49,6 +62,7 @@ wait_for() {
 	"$KF_BIN" --store "$KF_STORE" run "$F/slow.yaml" -q -p dir="$TEST_DIR/d" >out 2>err &
 	pid=$!
 	wait_for d/b.count
+	wait_recorded
 	kill -9 "$pid"
 	wait "$pid" || true
 	touch d/go
@@ -63,6 +77,7 @@ wait_for() {
 	"$KF_BIN" --store "$KF_STORE" run "$F/slow.yaml" -q -p dir="$TEST_DIR/d" >out 2>err &
 	pid=$!
 	wait_for d/b.count
+	wait_recorded
 	kill -INT "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -123,4 +138,37 @@ wait_for() {
 	run_kf -0 run resume flaky -q
 	[ "$(wc -l <d/one.count)" = 1 ]
 	[ "$(wc -l <d/two.count)" = 2 ]
+}
+
+@test "onExit runs again on resume and reports the new status" {
+	mkdir d
+	cat >exit.yaml <<-'YAML'
+	apiVersion: kf/v1
+	kind: Pipeline
+	metadata: {name: exitres}
+	spec:
+	  params:
+	    dir: {type: String}
+	  components:
+	    need:
+	      name: need
+	      inputs: [{name: f}]
+	      implementation:
+	        container: {image: busybox, command: [test, -e, {inputValue: f}]}
+	    say:
+	      name: say
+	      inputs: [{name: msg}]
+	      implementation:
+	        container: {image: busybox, command: [echo, {inputValue: msg}]}
+	  steps:
+	    one: {component: need, args: {f: "{{params.dir}}/one"}}
+	  onExit: {component: say, args: {msg: "status {{run.status}}"}}
+	YAML
+	run_kf -1 run exit.yaml -q -p dir="$TEST_DIR/d"
+	run_kf -0 run logs exitres on-exit
+	assert_output "status Failed"
+	touch d/one
+	run_kf -0 run resume exitres -q
+	run_kf -0 run logs exitres on-exit
+	assert_output --partial "status Succeeded"
 }

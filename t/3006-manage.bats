@@ -108,3 +108,32 @@ $one" ]
 	run_kf -0 run logs "$output" big
 	assert_output "big 43"
 }
+
+@test "--runner docker: each step is one 'docker run' argv with the same mounts, no shell" {
+	# a stand-in docker that logs its argv and runs the command after the image
+	mkdir bin
+	cat >bin/docker <<-'SH'
+	#!/bin/sh
+	[ "$1" = info ] && exit 0
+	printf '%s\n' "$@" >>"$DOCKER_LOG"
+	echo --- >>"$DOCKER_LOG"
+	shift
+	while [ $# -gt 0 ]; do case $1 in --*) shift ;; *) break ;; esac; done
+	shift
+	exec "$@"
+	SH
+	chmod +x bin/docker
+	export DOCKER_LOG=$TEST_DIR/docker.log
+	PATH=$TEST_DIR/bin:$PATH run_kf -0 run "$F/argv.yaml" -q --runner docker -p 'v=$(touch pwned)'
+	id=$output
+	run_kf -0 run logs "$id" print
+	[ "$output" = '[$(touch pwned)]' ]
+	[ -z "$(find "$TEST_DIR" -name 'pwned*')" ]
+	grep -qx -- "--volume=$KF_STORE/runs/$id/print:$KF_STORE/runs/$id/print" docker.log
+	grep -qx -- "--volume=$KF_STORE/artifacts:$KF_STORE/artifacts:ro" docker.log
+	grep -qx -- "--workdir=$KF_STORE/runs/$id/print/work" docker.log
+	grep -qx -- "--user=$(id -u):$(id -g)" docker.log
+	grep -qx -- "--entrypoint=" docker.log
+	grep -qx -- busybox docker.log
+	grep -qx -- '$(touch pwned)' docker.log
+}

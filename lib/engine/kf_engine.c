@@ -1401,13 +1401,13 @@ static int run_exit(struct eng *e, struct kf_err *err)
 	bool was_failed = e->failed;
 
 	e->failed = false;
-	if (!resumed(e, t)) {
-		if ((rc = turn_begin(e)) < 0)
-			return kf_err_set(err, rc, "store \"%s\" is busy", kf_store_dir(e->st));
-		start_task(e, t);
-		if ((rc = turn_end(e, true, err)) < 0)
-			return rc;
-	}
+	/* Not taken from an earlier life of a resumed run: the status it
+	 * reports may have changed since. */
+	if ((rc = turn_begin(e)) < 0)
+		return kf_err_set(err, rc, "store \"%s\" is busy", kf_store_dir(e->st));
+	start_task(e, t);
+	if ((rc = turn_end(e, true, err)) < 0)
+		return rc;
 	while (e->n_live > 0) {
 		sig = kf_proc_wait(deadlines(e));
 		if (sig) {
@@ -1460,6 +1460,9 @@ static int contexts(struct eng *e, struct kf_err *err)
 	if (e->o->source)
 		kf_store_props_str(&props, "source", e->o->source);
 	rc = kf_store_context(e->st, "kf.Run", e->run_id, &props, e->ctx_pipeline, &e->ctx_run, err);
+	if (!rc && e->o->parent_context)
+		rc = kf_store_context(e->st, "kf.Run", e->run_id, NULL, e->o->parent_context,
+				      &e->ctx_run, err);
 	kf_store_props_release(&props);
 	return rc;
 }

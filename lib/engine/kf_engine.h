@@ -8,14 +8,19 @@
  * execution into its ML Metadata tables; a step whose cache key (component
  * digest, resolved command/args/env/image, input values and input artifact
  * digests) was seen before reuses the recorded outputs. Run and task rows
- * are written as the run goes, so `resume` can finish a run that was
- * interrupted or killed without redoing completed steps.
+ * are written as the run goes (batched: at most 50 ms after the fact), so
+ * `resume` can finish a run that was interrupted or killed without redoing
+ * the steps recorded as completed.
  *
  * Layout: <store>/runs/RUN/TASK/{stdout,stderr} logs, work/ (the step's
  * working directory), inputs/NAME/data (values given as files),
  * out-NAME (an output, moved into the store on success).
  *
- * The engine prints nothing: it reports state changes through on_event. */
+ * The engine prints nothing: it reports state changes through on_event.
+ * One engine runs in a process at a time: it reaps every child of the
+ * process and handles SIGINT/SIGTERM/SIGHUP while it runs (kf tune runs
+ * trials in parallel as separate `kf run` processes, or one after another
+ * here). */
 #ifndef KF_ENGINE_H
 #define KF_ENGINE_H
 
@@ -53,6 +58,8 @@ struct kf_engine_opts {
 	const char *source;            /* spec or package path, for the record */
 	const cJSON *plan;             /* kept in the run row for resume */
 	bool resume;                   /* continue run_id: finished tasks are kept */
+	int64_t parent_context;        /* also a parent of the kf.Run context (a
+					* kf.Trial, ...); 0: only the kf.Pipeline */
 	int64_t grace_ms;              /* SIGTERM to SIGKILL; 0: 5 s */
 	void (*on_event)(void *ctx, const struct kf_engine_event *ev);
 	void *cb_ctx;

@@ -23,6 +23,7 @@
 
 #define BUSY_TIMEOUT_MS 60000
 #define STMT_CACHE 64
+#define TYPE_CACHE 32
 
 struct stmt_slot {
 	const char *sql;   /* static text: the pointer is the key */
@@ -38,7 +39,12 @@ struct kf_store {
 	bool doomed;       /* an inner rollback: the outer commit fails */
 	struct stmt_slot stmts[STMT_CACHE];
 	size_t n_stmts;
+	/* Type ids already looked up (types are never deleted) */
+	struct { int kind; char *name; int64_t id; } types[TYPE_CACHE];
+	size_t n_types;
 };
+
+static void forget_types(struct kf_store *s);
 
 /* ---- schema ------------------------------------------------------------ */
 
@@ -283,6 +289,7 @@ void kf_store_close(struct kf_store *s)
 		kf_store_rollback(s);
 	for (size_t i = 0; i < s->n_stmts; i++)
 		sqlite3_finalize(s->stmts[i].st);
+	forget_types(s);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s->dir);
@@ -321,9 +328,25 @@ int kf_store_commit(struct kf_store *s, struct kf_err *err)
 		return 0;
 	if (s->doomed) {
 		exec_sql(s, "ROLLBACK", err);
+		forget_types(s);
 		return kf_err_set(err, KF_EIO, "store \"%s\": transaction rolled back", s->dir);
 	}
-	return exec_sql(s, "COMMIT", err);
+	if (exec_sql(s, "COMMIT", err) < 0) {
+		struct kf_err ignore;
+
+		exec_sql(s, "ROLLBACK", &ignore);
+		forget_types(s);
+		return KF_EIO;
+	}
+	return 0;
+}
+
+/* A rolled-back transaction may take away types it created. */
+static void forget_types(struct kf_store *s)
+{
+	for (size_t i = 0; i < s->n_types; i++)
+		free(s->types[i].name);
+	s->n_types = 0;
 }
 
 void kf_store_rollback(struct kf_store *s)
@@ -337,6 +360,7 @@ void kf_store_rollback(struct kf_store *s)
 		return;
 	}
 	exec_sql(s, "ROLLBACK", &ignore);
+	forget_types(s);
 }
 
 /* ---- names ------------------------------------------------------------ */
@@ -860,6 +884,12 @@ int kf_store_type(struct kf_store *s, enum kf_store_kind kind, const char *name,
 	sqlite3_stmt *st;
 	int rc;
 
+	for (size_t i = 0; i < s->n_types; i++) {
+		if (s->types[i].kind == (int)kind && !strcmp(s->types[i].name, name)) {
+			*id = s->types[i].id;
+			return 0;
+		}
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		if (!(st = stmt(s, sel, err)))
 			return KF_EIO;
@@ -869,6 +899,12 @@ int kf_store_type(struct kf_store *s, enum kf_store_kind kind, const char *name,
 		if (rc == SQLITE_ROW) {
 			*id = sqlite3_column_int64(st, 0);
 			sqlite3_reset(st);
+			/* forgotten again if a transaction rolls back */
+			if (s->n_types < TYPE_CACHE) {
+				s->types[s->n_types].kind = (int)kind;
+				s->types[s->n_types].name = kf_xstrdup(name);
+				s->types[s->n_types++].id = *id;
+			}
 			return 0;
 		}
 		sqlite3_reset(st);

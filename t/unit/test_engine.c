@@ -3,7 +3,10 @@
 
 #include "kf_tap.h"
 #include "argo/kf_argo_import.h"
+#include "engine/kf_engine.h"
 #include "engine/kf_proc.h"
+#include "spec/kf_pipeline.h"
+#include "store/kf_store.h"
 #include "util/kf_buf.h"
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
@@ -212,6 +215,69 @@ static void test_argo(void)
 	}
 }
 
+/* The engine as other commands call it: a pipeline in memory, the run
+ * under a context of the caller's (kf tune's trial). */
+static void test_engine_api(void)
+{
+	static const char text[] =
+		"apiVersion: kf/v1\n"
+		"kind: Pipeline\n"
+		"metadata: {name: api}\n"
+		"spec:\n"
+		"  params: {x: {type: String, default: '7'}}\n"
+		"  components:\n"
+		"    twice:\n"
+		"      name: twice\n"
+		"      inputs: [{name: x}]\n"
+		"      outputs: [{name: y}]\n"
+		"      implementation:\n"
+		"        container: {image: busybox, command: [sh, -c, 'echo $(($0 * 2)) > \"$1\"', {inputValue: x}, {outputPath: y}]}\n"
+		"  steps:\n"
+		"    t: {component: twice, args: {x: '{{params.x}}'}}\n";
+	char *dir = kf_path_join(root, "store");
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_pipeline_opts po = { .store_dir = dir, .require_params = true };
+	struct kf_pipeline *p = NULL;
+	struct kf_store *st = NULL;
+	struct kf_engine_result res;
+	struct kf_err err;
+	int64_t trial = 0;
+	cJSON *tasks = NULL, *binds, *rows = NULL;
+
+	kf_err_clear(&err);
+	if (kf_store_open(dir, &st, &err) < 0 ||
+	    kf_pipeline_load_text(&p, "api.yaml", text, sizeof text - 1, &po, &errs) < 0) {
+		TAP_OK(0, "set up: %s", err.msg);
+		goto out;
+	}
+	kf_store_context(st, "kf.Trial", "trial-1", NULL, 0, &trial, &err);
+	{
+		struct kf_engine_opts eo = { .store = st, .jobs = 1, .parent_context = trial };
+
+		TAP_OK(kf_engine_run(p, &eo, &res, &err) == 0, "run a pipeline from memory: %s", err.msg);
+	}
+	TAP_STR(res.state, "Succeeded", "it succeeds");
+	kf_store_task_list(st, res.run_id, &tasks, &err);
+	TAP_STR(cJSON_GetStringValue(kf_json_path(cJSON_GetArrayItem(tasks, 0), "outputs.values.y")), "14",
+		"its output value is in the task record");
+	binds = cJSON_CreateArray();
+	cJSON_AddItemToArray(binds, cJSON_CreateString(res.run_id));
+	cJSON_AddItemToArray(binds, cJSON_CreateNumber((double)trial));
+	kf_store_query(st, "SELECT count(*) AS n FROM ParentContext pc JOIN Context c ON c.id = pc.context_id"
+		       " WHERE c.name = ?1 AND pc.parent_context_id = ?2", binds, &rows, &err);
+	TAP_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "n")), 1, 0,
+		 "the run's context has the trial as a parent");
+	cJSON_Delete(binds);
+	cJSON_Delete(rows);
+	cJSON_Delete(tasks);
+	kf_engine_result_release(&res);
+out:
+	kf_pipeline_free(p);
+	kf_store_close(st);
+	kf_errlist_release(&errs);
+	free(dir);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/kf-test-engine.XXXXXX";
@@ -225,6 +291,7 @@ int main(void)
 	test_timeout_kills_group();
 	test_wait_reap();
 	test_argo();
+	test_engine_api();
 	kf_fs_remove_tree(root, &err);
 	return tap_done();
 }
