@@ -105,6 +105,20 @@ slice_names() {
 	  "$(awk -F, 'NR > 1 && $1 == 12' "$TRIPS" | wc -l)" ]
 }
 
+@test "model: many slicing specs at once, each row in one slice of each" {
+	local args=() c
+	for c in trip_start_hour trip_start_day payment_type size trip_start_hour=1 trip_start_day=2 \
+		payment_type=Cash size=long trip_start_day,size trip_start_day,payment_type=Mobile; do
+		args+=(--slice "$c")
+	done
+	run_kf -0 analyze model --model "$M/a" --data "$TRIPS" "${args[@]}" -o json
+	echo "$output" >out.json
+	# "size" partitions the rows; "size=long" repeats the long ones
+	[ "$(jpath out.json 'sum(s["example_count"] for s in d["slices"] if s["name"].startswith("size="))')" = \
+	  $((600 + $(awk -F, '$7 == "long"' "$TRIPS" | wc -l))) ]
+	[ "$(jpath out.json 'sum(s["example_count"] for s in d["slices"] if s["name"].startswith("trip_start_day=") and ",size=" in s["name"])')" = 600 ]
+}
+
 @test "model: --min-slice-size hides small slices, never the overall one" {
 	run_kf -0 analyze model --model "$M/a" --data "$TRIPS" --slice trip_start_day,trip_start_hour=12 \
 		--min-slice-size 5 -o json
