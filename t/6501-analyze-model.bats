@@ -177,6 +177,16 @@ slice_names() {
 	grep -q '^auc 0\.[0-9]* is below the lower bound 0.999' blessing/NOT_BLESSED
 }
 
+@test "model: --threshold and --change on a slice, as TFMA's per-slice thresholds" {
+	run_kf -1 analyze model --model "$M/b" --baseline "$M/a" --data "$TRIPS" --slice trip_start_day \
+		--threshold 'trip_start_day=3:auc>=0.99' --change 'trip_start_day=3:auc>=-0.01' \
+		--threshold 'trip_start_day=9:auc>=0.5' --threshold 'auc>=0.5'
+	assert_line --regexp '^  FAIL +trip_start_day=3:auc>=0.99: trip_start_day=3: auc 0\.[0-9]+ is below the lower bound 0.99 \(trip_start_day=3:auc>=0.99\)$'
+	assert_line --regexp "^  FAIL +trip_start_day=3:auc>=-0.01: trip_start_day=3: auc changed by -0\.[0-9]+ \(.*\), below -0.01 \(trip_start_day=3:auc>=-0.01\)$"
+	assert_line '  FAIL  trip_start_day=9:auc>=0.5: no slice "trip_start_day=9" in the evaluation (trip_start_day=9:auc>=0.5)'
+	assert_line '  ok    auc>=0.5'
+}
+
 @test "model: --change without --baseline is skipped (the first model)" {
 	run_kf -0 analyze model --model "$M/a" --data "$TRIPS" --threshold 'auc>=0.5' --change 'auc>=-0.01' -o json
 	echo "$output" >out.json
@@ -204,7 +214,7 @@ slice_names() {
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --threshold 'acc>=0.5'
 	assert_output 'kf: error: --threshold "acc>=0.5": no binary metric "acc" (did you mean "auc"?)'
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --threshold 'auc>0.5'
-	assert_output 'kf: error: threshold "auc>0.5": expected METRIC>=X or METRIC<=X'
+	assert_output 'kf: error: threshold "auc>0.5": expected [SLICE:]METRIC>=X or [SLICE:]METRIC<=X'
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --bless-to blessing
 	assert_output 'kf: error: --bless-to needs --threshold or --change checks'
 }
