@@ -36,7 +36,7 @@ static const struct kf_opt opts[] = {
 	{ 0, "min-slice-size", KF_OPT_REQUIRED, "N", "hide slices with fewer than N rows", NULL },
 	{ 0, "confusion-at", KF_OPT_REQUIRED, "LIST", "confusion counts at these thresholds (default 0.5)", NULL },
 	{ 0, "metrics", KF_OPT_REQUIRED, "LIST", "the metrics the table and report show", NULL },
-	{ 0, "threshold", KF_OPT_REQUIRED, "CHECK", "bless only if METRIC>=X or METRIC<=X holds (repeatable)", NULL },
+	{ 0, "threshold", KF_OPT_REQUIRED, "CHECK", "bless only if [SLICE:]METRIC>=X or <=X holds (repeatable)", NULL },
 	{ 0, "baseline", KF_OPT_REQUIRED, "DIR", "the current model: reference of diffs and --change", "dir" },
 	{ 0, "change", KF_OPT_REQUIRED, "CHECK", "bless only if the change against --baseline holds: 'auc>=-0.01', 'auc>=-1%'", NULL },
 	{ 0, "bless-to", KF_OPT_REQUIRED, "DIR", "write BLESSED or NOT_BLESSED (with the reasons) into DIR", "dir" },
@@ -366,17 +366,46 @@ static int best_model(const struct cli *c, const cJSON *doc)
 	return pick;
 }
 
+/* Where the checks find their metrics: the first model's, or the
+ * baseline's, on the overall slice or the one named. */
+struct judged {
+	const cJSON *doc;
+	const char *candidate, *baseline;
+};
+
+static const cJSON *find_metrics(void *arg, const char *slice, bool baseline)
+{
+	const struct judged *j = arg;
+	const char *model = baseline ? j->baseline : j->candidate;
+	const cJSON *s;
+	bool first = true;
+
+	if (!model)
+		return NULL;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j->doc, "slices")) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(s, "name");
+
+		/* the overall slice is the first; a slice may be called "Overall" */
+		if (slice ? !first && !strcmp(name->valuestring, slice) : first)
+			return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "metrics"),
+								model);
+		first = false;
+	}
+	return NULL;
+}
+
 static cJSON *validate(const struct cli *c, cJSON *doc, int candidate)
 {
-	const cJSON *models = cJSON_GetObjectItemCaseSensitive(doc, "models"), *m, *base = NULL;
-	const char *cand = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(models, candidate), "name")->valuestring;
+	const cJSON *models = cJSON_GetObjectItemCaseSensitive(doc, "models"), *m;
+	struct judged j = { doc, NULL, NULL };
 	cJSON *v;
 
+	j.candidate = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(models, candidate), "name")->valuestring;
 	cJSON_ArrayForEach(m, models)
 		if (!strcmp(cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring, "baseline"))
-			base = kf_evaluate_overall(doc, cJSON_GetObjectItemCaseSensitive(m, "name")->valuestring);
-	v = kf_bless_judge(c->checks, c->n_checks, kf_evaluate_overall(doc, cand), base);
-	cJSON_AddStringToObject(v, "model", cand);
+			j.baseline = cJSON_GetObjectItemCaseSensitive(m, "name")->valuestring;
+	v = kf_bless_judge(c->checks, c->n_checks, find_metrics, &j);
+	cJSON_AddStringToObject(v, "model", j.candidate);
 	return v;
 }
 

@@ -105,6 +105,20 @@ slice_names() {
 	  "$(awk -F, 'NR > 1 && $1 == 12' "$TRIPS" | wc -l)" ]
 }
 
+@test "model: many slicing specs at once, each row in one slice of each" {
+	local args=() c
+	for c in trip_start_hour trip_start_day payment_type size trip_start_hour=1 trip_start_day=2 \
+		payment_type=Cash size=long trip_start_day,size trip_start_day,payment_type=Mobile; do
+		args+=(--slice "$c")
+	done
+	run_kf -0 analyze model --model "$M/a" --data "$TRIPS" "${args[@]}" -o json
+	echo "$output" >out.json
+	# "size" partitions the rows; "size=long" repeats the long ones
+	[ "$(jpath out.json 'sum(s["example_count"] for s in d["slices"] if s["name"].startswith("size="))')" = \
+	  $((600 + $(awk -F, '$7 == "long"' "$TRIPS" | wc -l))) ]
+	[ "$(jpath out.json 'sum(s["example_count"] for s in d["slices"] if s["name"].startswith("trip_start_day=") and ",size=" in s["name"])')" = 600 ]
+}
+
 @test "model: --min-slice-size hides small slices, never the overall one" {
 	run_kf -0 analyze model --model "$M/a" --data "$TRIPS" --slice trip_start_day,trip_start_hour=12 \
 		--min-slice-size 5 -o json
@@ -163,6 +177,16 @@ slice_names() {
 	grep -q '^auc 0\.[0-9]* is below the lower bound 0.999' blessing/NOT_BLESSED
 }
 
+@test "model: --threshold and --change on a slice, as TFMA's per-slice thresholds" {
+	run_kf -1 analyze model --model "$M/b" --baseline "$M/a" --data "$TRIPS" --slice trip_start_day \
+		--threshold 'trip_start_day=3:auc>=0.99' --change 'trip_start_day=3:auc>=-0.01' \
+		--threshold 'trip_start_day=9:auc>=0.5' --threshold 'auc>=0.5'
+	assert_line --regexp '^  FAIL +trip_start_day=3:auc>=0.99: trip_start_day=3: auc 0\.[0-9]+ is below the lower bound 0.99 \(trip_start_day=3:auc>=0.99\)$'
+	assert_line --regexp "^  FAIL +trip_start_day=3:auc>=-0.01: trip_start_day=3: auc changed by -0\.[0-9]+ \(.*\), below -0.01 \(trip_start_day=3:auc>=-0.01\)$"
+	assert_line '  FAIL  trip_start_day=9:auc>=0.5: no slice "trip_start_day=9" in the evaluation (trip_start_day=9:auc>=0.5)'
+	assert_line '  ok    auc>=0.5'
+}
+
 @test "model: --change without --baseline is skipped (the first model)" {
 	run_kf -0 analyze model --model "$M/a" --data "$TRIPS" --threshold 'auc>=0.5' --change 'auc>=-0.01' -o json
 	echo "$output" >out.json
@@ -190,7 +214,7 @@ slice_names() {
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --threshold 'acc>=0.5'
 	assert_output 'kf: error: --threshold "acc>=0.5": no binary metric "acc" (did you mean "auc"?)'
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --threshold 'auc>0.5'
-	assert_output 'kf: error: threshold "auc>0.5": expected METRIC>=X or METRIC<=X'
+	assert_output 'kf: error: threshold "auc>0.5": expected [SLICE:]METRIC>=X or [SLICE:]METRIC<=X'
 	run_kf -2 analyze model --model "$M/a" --data "$TRIPS" --bless-to blessing
 	assert_output 'kf: error: --bless-to needs --threshold or --change checks'
 }

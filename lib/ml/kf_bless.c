@@ -30,13 +30,30 @@ int kf_bless_parse(struct kf_bless_check *c, const char *text, bool change, stru
 	memset(c, 0, sizeof *c);
 	while (isspace((unsigned char)*p))
 		p++;
+	/* a slice before the last colon ahead of the operator */
+	op = strpbrk(p, "<>");
+	for (num = op ? op : p + strlen(p); num > p && num[-1] != ':'; num--)
+		;
+	if (num > p) {
+		size_t n = (size_t)(num - 1 - p);
+
+		while (n && isspace((unsigned char)p[n - 1]))
+			n--;
+		c->slice = kf_xstrndup(p, n);
+		p = num;
+		while (isspace((unsigned char)*p))
+			p++;
+	}
 	len = strcspn(p, "<>= \t");
 	op = p + len;
 	while (isspace((unsigned char)*op))
 		op++;
-	if (!len || (strncmp(op, ">=", 2) && strncmp(op, "<=", 2)))
-		return kf_err_set(err, KF_EUSAGE, "%s \"%s\": expected METRIC>=X or METRIC<=X",
-				  change ? "change" : "threshold", text);
+	if (!len || (strncmp(op, ">=", 2) && strncmp(op, "<=", 2)) || (c->slice && !c->slice[0])) {
+		kf_err_set(err, KF_EUSAGE, "%s \"%s\": expected [SLICE:]METRIC>=X or [SLICE:]METRIC<=X",
+			   change ? "change" : "threshold", text);
+		kf_bless_release(c);
+		return KF_EUSAGE;
+	}
 	c->text = kf_xstrdup(text);
 	c->metric = kf_xstrndup(p, len);
 	c->op = op[0] == '>' ? KF_BLESS_GE : KF_BLESS_LE;
@@ -71,6 +88,7 @@ int kf_bless_parse(struct kf_bless_check *c, const char *text, bool change, stru
 void kf_bless_release(struct kf_bless_check *c)
 {
 	free(c->text);
+	free(c->slice);
 	free(c->metric);
 	memset(c, 0, sizeof *c);
 }
@@ -96,16 +114,22 @@ static const char *side(const struct kf_bless_check *c)
 }
 
 /* The check on one metric; fills o and returns whether it passed. */
-static bool judge_one(const struct kf_bless_check *c, const cJSON *metrics, const cJSON *baseline,
-		      cJSON *o)
+static bool judge_one(const struct kf_bless_check *c, kf_bless_find find, void *arg, cJSON *o)
 {
 	struct kf_buf why = KF_BUF_INIT;
+	const cJSON *metrics = find(arg, c->slice, false), *baseline;
 	double v, b, d;
 	bool pass = false, skipped = false;
 
 	cJSON_AddStringToObject(o, "check", c->text);
+	if (c->slice)
+		cJSON_AddStringToObject(o, "slice", c->slice);
 	cJSON_AddStringToObject(o, "metric", c->metric);
 	cJSON_AddStringToObject(o, "kind", c->change ? "change" : "value");
+	if (!metrics) {
+		kf_buf_printf(&why, "no slice \"%s\" in the evaluation (%s)", c->slice, c->text);
+		goto out;
+	}
 	if (!metric_value(metrics, c->metric, &v)) {
 		kf_buf_printf(&why, "%s is undefined on this data (%s)", c->metric, c->text);
 		goto out;
@@ -118,12 +142,13 @@ static bool judge_one(const struct kf_bless_check *c, const cJSON *metrics, cons
 				      c->op == KF_BLESS_GE ? "lower" : "upper", c->bound, c->text);
 		goto out;
 	}
-	if (!baseline) {
+	baseline = find(arg, c->slice, true);
+	if (!find(arg, NULL, true)) {
 		skipped = pass = true;
 		kf_buf_printf(&why, "no baseline model: change threshold not applied (%s)", c->text);
 		goto out;
 	}
-	if (!metric_value(baseline, c->metric, &b)) {
+	if (!baseline || !metric_value(baseline, c->metric, &b)) {
 		kf_buf_printf(&why, "%s of the baseline is undefined (%s)", c->metric, c->text);
 		goto out;
 	}
@@ -144,14 +169,19 @@ static bool judge_one(const struct kf_bless_check *c, const cJSON *metrics, cons
 out:
 	cJSON_AddBoolToObject(o, "passed", pass);
 	cJSON_AddBoolToObject(o, "skipped", skipped);
-	if (why.len)
+	if (why.len && c->slice && metrics) {
+		char *t = kf_xasprintf("%s: %s", c->slice, why.data);
+
+		cJSON_AddStringToObject(o, "reason", t);
+		free(t);
+	} else if (why.len) {
 		cJSON_AddStringToObject(o, "reason", why.data);
+	}
 	kf_buf_release(&why);
 	return pass;
 }
 
-cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, const cJSON *metrics,
-		      const cJSON *baseline)
+cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, kf_bless_find find, void *arg)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_CreateArray();
 	bool blessed = true;
@@ -160,7 +190,7 @@ cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, const cJSON
 	for (i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
-		if (!judge_one(&checks[i], metrics, baseline, o))
+		if (!judge_one(&checks[i], find, arg, o))
 			blessed = false;
 		cJSON_AddItemToArray(arr, o);
 	}

@@ -11,7 +11,9 @@
  *           direction (example_count, calibration, ...) take either.
  * Without a baseline, change checks are skipped: the first model of a
  * pipeline is judged on its value thresholds only. An undefined metric
- * (null) fails its check. Checks apply to the overall slice.
+ * (null) fails its check. A check applies to the overall slice, or to the
+ * slice it names before a colon, as TFMA's per-slice thresholds:
+ * 'trip_start_hour=12:auc>=0.7'.
  *
  * A blessing directory holds one file, BLESSED or NOT_BLESSED, as TFX's
  * Evaluator writes, here with the failed checks in it, one per line. */
@@ -28,6 +30,7 @@ enum kf_bless_op { KF_BLESS_GE, KF_BLESS_LE };
 
 struct kf_bless_check {
 	char *text;        /* as given, for messages */
+	char *slice;       /* the slice's name, or NULL for the overall slice */
 	char *metric;
 	enum kf_bless_op op;
 	double bound;      /* for relative checks, a fraction (-1% -> -0.01) */
@@ -35,17 +38,19 @@ struct kf_bless_check {
 	bool relative;
 };
 
-/* Parse 'METRIC>=X' / 'METRIC<=X' (change: X may end in %). */
+/* Parse '[SLICE:]METRIC>=X' / '[SLICE:]METRIC<=X' (change: X may end in %). */
 int kf_bless_parse(struct kf_bless_check *c, const char *text, bool change, struct kf_err *err);
 void kf_bless_release(struct kf_bless_check *c);
 
-/* Judge every check against metrics (the candidate's overall metrics
- * object) and baseline (the baseline's, or NULL). Returns
- * {"blessed": bool, "checks": [{"check", "metric", "kind": "value"|"change",
+/* The metrics object of a slice (NULL: the overall one) of the candidate,
+ * or of the baseline; NULL when there is no such slice (or no baseline). */
+typedef const cJSON *(*kf_bless_find)(void *arg, const char *slice, bool baseline);
+
+/* Judge every check against the metrics find gives. Returns
+ * {"blessed": bool, "checks": [{"check", "slice", "metric", "kind": "value"|"change",
  * "value", "baseline", "change", "passed", "skipped", "reason"}]};
  * "reason" says why a failed or skipped check is so. */
-cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, const cJSON *metrics,
-		      const cJSON *baseline);
+cJSON *kf_bless_judge(const struct kf_bless_check *checks, size_t n, kf_bless_find find, void *arg);
 
 /* Write DIR/BLESSED or DIR/NOT_BLESSED (the failed checks' reasons, one a
  * line) and remove the other; DIR is created. */

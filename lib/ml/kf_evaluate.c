@@ -65,8 +65,7 @@ struct ev {
 	size_t nq, cap_q;
 	/* the batch */
 	double y[BATCH];
-	size_t ids[BATCH][8];      /* overflow handled by n_specs check */
-	size_t *ids_heap;          /* BATCH × (1 + n_specs) when more specs */
+	size_t *ids;               /* BATCH × (1 + specs): each row's slices */
 	size_t nids[BATCH];
 	size_t r;
 	uint64_t rows, skipped;
@@ -76,7 +75,7 @@ static size_t *row_ids(struct ev *e, size_t r)
 {
 	size_t w = 1 + kf_slicer_n_specs(e->slicer);
 
-	return e->ids_heap ? e->ids_heap + r * w : e->ids[r];
+	return e->ids + r * w;
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -816,7 +815,7 @@ static void ev_release(struct ev *e)
 	kf_strv_release(&e->names);
 	free(e->row);
 	free(e->pred_col);
-	free(e->ids_heap);
+	free(e->ids);
 }
 
 int kf_evaluate_run(const struct kf_evaluate_opts *o, cJSON **out, struct kf_err *err)
@@ -831,8 +830,7 @@ int kf_evaluate_run(const struct kf_evaluate_opts *o, cJSON **out, struct kf_err
 	rc = kf_slicer_new(&e.slicer, o->slices, o->n_slices, err);
 	if (rc < 0)
 		goto out;
-	if (1 + o->n_slices > sizeof e.ids[0] / sizeof e.ids[0][0])
-		e.ids_heap = kf_xcalloc(BATCH * (1 + o->n_slices), sizeof *e.ids_heap);
+	e.ids = kf_xcalloc(BATCH * (1 + o->n_slices), sizeof *e.ids);
 	if ((rc = load_models(&e, err)) < 0 || (rc = check_classes(&e, err)) < 0 ||
 	    (rc = open_inputs(&e, err)) < 0 || (rc = setup_label(&e, err)) < 0 ||
 	    (rc = setup_models(&e, err)) < 0)

@@ -253,12 +253,27 @@ static void test_slices(void)
 	TAP_OK(rc == KF_EUSAGE, "empty value is an error: %s", err.msg);
 }
 
+struct two {
+	const cJSON *cand, *base;
+};
+
+static const cJSON *find_two(void *arg, const char *slice, bool baseline)
+{
+	const struct two *t = arg;
+	const cJSON *m = baseline ? t->base : t->cand;
+
+	return slice ? cJSON_GetObjectItem(cJSON_GetObjectItem(m, "slices"), slice) : m;
+}
+
 static void test_bless(void)
 {
 	struct kf_bless_check c[4];
 	struct kf_err err;
-	cJSON *cand = cJSON_Parse("{\"auc\": 0.80, \"log_loss\": 0.5, \"auc_pr\": null}");
-	cJSON *base = cJSON_Parse("{\"auc\": 0.82, \"log_loss\": 0.45}");
+	cJSON *cand = cJSON_Parse("{\"auc\": 0.80, \"log_loss\": 0.5, \"auc_pr\": null,"
+				  " \"slices\": {\"h=12\": {\"auc\": 0.6}}}");
+	cJSON *base = cJSON_Parse("{\"auc\": 0.82, \"log_loss\": 0.45, \"slices\": {\"h=12\": {\"auc\": 0.7}}}");
+	struct two both = { cand, base }, alone = { cand, NULL };
+	struct kf_bless_check sc[3];
 	cJSON *v;
 	const cJSON *ch;
 	char dir[] = "/tmp/kf-test-bless.XXXXXX";
@@ -279,13 +294,13 @@ static void test_bless(void)
 	TAP_OK(kf_bless_parse(&(struct kf_bless_check){ 0 }, "auc>=x", false, &err) == KF_EUSAGE,
 	       "non-number rejected");
 
-	v = kf_bless_judge(c, 3, cand, NULL);
+	v = kf_bless_judge(c, 3, find_two, &alone);
 	TAP_OK(cJSON_IsTrue(cJSON_GetObjectItem(v, "blessed")), "no baseline: value thresholds only");
 	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "checks"), 1);
 	TAP_OK(cJSON_IsTrue(cJSON_GetObjectItem(ch, "skipped")), "change check skipped");
 	cJSON_Delete(v);
 
-	v = kf_bless_judge(c, 4, cand, base);
+	v = kf_bless_judge(c, 4, find_two, &both);
 	TAP_OK(cJSON_IsFalse(cJSON_GetObjectItem(v, "blessed")), "with baseline: not blessed");
 	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "checks"), 1);
 	TAP_STR(cJSON_GetObjectItem(ch, "reason")->valuestring,
@@ -307,7 +322,7 @@ static void test_bless(void)
 	free(path);
 	kf_buf_release(&text);
 	cJSON_Delete(v);
-	v = kf_bless_judge(c, 1, cand, base);
+	v = kf_bless_judge(c, 1, find_two, &both);
 	TAP_OK(kf_bless_write(dir, v, &err) == 0, "write blessed");
 	path = kf_path_join(dir, "NOT_BLESSED");
 	TAP_OK(!kf_fs_exists(path), "NOT_BLESSED removed when blessed");
@@ -317,6 +332,28 @@ static void test_bless(void)
 	free(path);
 	kf_fs_remove_tree(dir, &err);
 	cJSON_Delete(v);
+
+	/* per-slice checks */
+	TAP_OK(kf_bless_parse(&sc[0], "h=12:auc>=0.65", false, &err) == 0 && !strcmp(sc[0].slice, "h=12") &&
+	       !strcmp(sc[0].metric, "auc"), "parse a slice's threshold");
+	TAP_OK(kf_bless_parse(&sc[1], "h=12 : auc>=-1%", true, &err) == 0, "parse a slice's change");
+	TAP_OK(kf_bless_parse(&sc[2], "h=13:auc>=0.1", false, &err) == 0, "parse another slice");
+	TAP_OK(kf_bless_parse(&(struct kf_bless_check){ 0 }, ":auc>=0.1", false, &err) == KF_EUSAGE,
+	       "empty slice name rejected");
+	v = kf_bless_judge(sc, 3, find_two, &both);
+	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "checks"), 0);
+	TAP_STR(cJSON_GetObjectItem(ch, "reason")->valuestring,
+		"h=12: auc 0.6 is below the lower bound 0.65 (h=12:auc>=0.65)", "slice reason");
+	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "checks"), 1);
+	TAP_OK(cJSON_IsFalse(cJSON_GetObjectItem(ch, "passed")) && cJSON_GetObjectItem(ch, "change") &&
+	       fabs(cJSON_GetObjectItem(ch, "change")->valuedouble + 0.1 / 0.7) < 1e-12,
+	       "slice change against the baseline's slice");
+	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "checks"), 2);
+	TAP_STR(cJSON_GetObjectItem(ch, "reason")->valuestring,
+		"no slice \"h=13\" in the evaluation (h=13:auc>=0.1)", "a missing slice fails");
+	cJSON_Delete(v);
+	for (int i = 0; i < 3; i++)
+		kf_bless_release(&sc[i]);
 	cJSON_Delete(cand);
 	cJSON_Delete(base);
 	for (int i = 0; i < 4; i++)
