@@ -76,6 +76,7 @@ static const struct kf_opt train_opts[] = {
 	{ 0, "image", KF_OPT_REQUIRED, "IMAGE", "container image in the emitted TFJob", NULL },
 	{ 0, "name", KF_OPT_REQUIRED, "NAME", "the job's name (default kf-train)", NULL },
 	{ 0, "log-dir", KF_OPT_REQUIRED, "DIR", "JOB.yaml: keep replica logs here (default: the store)", "dir" },
+	{ 0, "dry-run", KF_OPT_NONE, NULL, "JOB.yaml: validate, print each replica's argv and env, run nothing", NULL },
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -713,6 +714,17 @@ static int run_job_file(struct kf_ctx *ctx, const char *path, const struct kf_ar
 	if (rc < 0 && errs.n) {
 		kf_print_errors(ctx, &errs);
 		err->msg[0] = '\0';
+	} else if (rc == 0 && kf_args_has(a, "dry-run")) {
+		cJSON *plan = NULL;
+		struct kf_buf y = KF_BUF_INIT;
+
+		rc = kf_trainjob_describe(tj, &plan, err);
+		if (rc == 0)
+			rc = kf_yaml_emit(plan, &y, err);
+		if (rc == 0)
+			rc = kf_print_buf(&y, err);
+		kf_buf_release(&y);
+		cJSON_Delete(plan);
 	} else if (rc == 0) {
 		rc = run_job(ctx, tj, a, err);
 	}
@@ -760,7 +772,7 @@ const struct kf_cmd kf_cmd_train = {
 	.summary = "train built-in models, run TFJob/PyTorchJob manifests locally",
 	.usage = "train --model KIND --data CSV (--label COL | --label-expr EXPR) --out DIR [OPTIONS]\n"
 		 "train --model KIND ... --workers N [--ps 1] [--emit [--image IMAGE]]\n"
-		 "train JOB.yaml [--log-dir DIR]\n"
+		 "train JOB.yaml [--log-dir DIR] [--dry-run]\n"
 		 "train predict --model-dir DIR --data CSV [--format csv|jsonl]",
 	.description = "With --model, fit a feature transform and a model on a CSV and write a model "
 		       "bundle (kf-model.json, weights, metrics.json) to --out; metrics are printed as "

@@ -126,6 +126,48 @@ spec:
               command: ["true"]
 YAML
 	run_kf -0 train tf.yaml
+	# the operator's PyTorch MNIST example: it would run python, so only check it
+	cat > pt.yaml <<'YAML'
+apiVersion: "kubeflow.org/v1"
+kind: PyTorchJob
+metadata:
+  name: pytorch-simple
+  namespace: kubeflow
+spec:
+  pytorchReplicaSpecs:
+    Master:
+      replicas: 1
+      restartPolicy: OnFailure
+      template:
+        spec:
+          containers:
+            - name: pytorch
+              image: docker.io/kubeflowkatib/pytorch-mnist:v1beta1-45c5727
+              imagePullPolicy: Always
+              command:
+                - "python3"
+                - "/opt/pytorch-mnist/mnist.py"
+                - "--epochs=1"
+    Worker:
+      replicas: 1
+      restartPolicy: OnFailure
+      template:
+        spec:
+          containers:
+            - name: pytorch
+              image: docker.io/kubeflowkatib/pytorch-mnist:v1beta1-45c5727
+              imagePullPolicy: Always
+              command:
+                - "python3"
+                - "/opt/pytorch-mnist/mnist.py"
+                - "--epochs=1"
+YAML
+	run_kf -0 train pt.yaml --dry-run
+	assert_line '- name: master-0'
+	assert_line '- name: worker-0'
+	assert_line "    RANK: '1'"
+	assert_line "    WORLD_SIZE: '2'"
+	assert_line '  - /opt/pytorch-mnist/mnist.py'
 }
 
 @test "built-in trainers train data-parallel from TF_CONFIG and match one process" {

@@ -660,15 +660,13 @@ static int64_t now_ms(void)
 	return kf_time_mono_ns() / 1000000;
 }
 
-int kf_trainjob_run(struct kf_trainjob *tj, const struct kf_trainjob_opts *o, struct kf_err *err)
+/* The replicas, in the operator's order, each with a free loopback port. */
+static int make_replicas(struct kf_trainjob *tj, struct kf_err *err)
 {
-	size_t i, s;
-	int64_t t0 = now_ms();
-	long total_restarts = 0;
-	int rc = 0;
-	bool finished = false;
+	size_t s;
 
-	/* the replicas, in the operator's order */
+	if (tj->reps)
+		return 0;
 	tj->reps = kf_xcalloc(MAX_REPLICAS, sizeof *tj->reps);
 	for (s = 0; s < tj->n_specs; s++) {
 		int k;
@@ -688,6 +686,57 @@ int kf_trainjob_run(struct kf_trainjob *tj, const struct kf_trainjob_opts *o, st
 	}
 	if (tj->n_reps == 0)
 		return kf_err_set(err, KF_EINPUT, "%s: the job has no replicas", tj->file);
+	return 0;
+}
+
+int kf_trainjob_describe(struct kf_trainjob *tj, cJSON **out, struct kf_err *err)
+{
+	cJSON *list;
+	size_t i, k;
+	int rc;
+
+	*out = NULL;
+	rc = make_replicas(tj, err);
+	if (rc < 0)
+		return rc;
+	list = cJSON_CreateArray();
+	for (i = 0; i < tj->n_reps; i++) {
+		const struct replica *r = &tj->reps[i];
+		struct kf_strv env = KF_STRV_INIT;
+		cJSON *o = cJSON_CreateObject(), *argv, *e;
+
+		cJSON_AddStringToObject(o, "name", r->name);
+		cJSON_AddStringToObject(o, "restartPolicy", policy_names[r->spec->policy]);
+		argv = cJSON_AddArrayToObject(o, "argv");
+		for (k = 0; k < r->spec->argv.n; k++)
+			cJSON_AddItemToArray(argv, cJSON_CreateString(r->spec->argv.v[k]));
+		e = cJSON_AddObjectToObject(o, "env");
+		replica_env(tj, r, &env);
+		for (k = 0; k < env.n; k++) {
+			char *eq = strchr(env.v[k], '=');
+
+			*eq = '\0';
+			cJSON_DeleteItemFromObjectCaseSensitive(e, env.v[k]);
+			cJSON_AddStringToObject(e, env.v[k], eq + 1);
+		}
+		kf_strv_release(&env);
+		cJSON_AddItemToArray(list, o);
+	}
+	*out = list;
+	return 0;
+}
+
+int kf_trainjob_run(struct kf_trainjob *tj, const struct kf_trainjob_opts *o, struct kf_err *err)
+{
+	size_t i;
+	int64_t t0 = now_ms();
+	long total_restarts = 0;
+	int rc = 0;
+	bool finished = false;
+
+	rc = make_replicas(tj, err);
+	if (rc < 0)
+		return rc;
 	rc = open_logs(tj, o, err);
 	if (rc < 0)
 		return rc;

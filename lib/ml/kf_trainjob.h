@@ -56,6 +56,10 @@ void kf_trainjob_free(struct kf_trainjob *tj);
 const char *kf_trainjob_name(const struct kf_trainjob *tj);
 const char *kf_trainjob_kind(const struct kf_trainjob *tj);
 
+/* What running would start, without starting it: a list of replicas
+ * {name, restartPolicy, argv[], env{}} with the variables kf injects. */
+int kf_trainjob_describe(struct kf_trainjob *tj, cJSON **out, struct kf_err *err);
+
 /* Run to the end: 0 when the job succeeded, KF_EFAIL (err says why) when it
  * failed, another code when it could not run. */
 int kf_trainjob_run(struct kf_trainjob *tj, const struct kf_trainjob_opts *o, struct kf_err *err);
