@@ -170,31 +170,6 @@ static void access_log(const struct kf_http_log_entry *e, void *cls)
 	pthread_mutex_unlock(&st->lock);
 }
 
-/* The Model artifact a bundle was trained as, when it was trained with
- * this store (its kf-model.json names both); else 0. */
-static int64_t trained_artifact(struct kf_store *store, const char *dir)
-{
-	char *path = kf_path_join(dir, "kf-model.json"), *abs_store = kf_path_absolute(kf_store_dir(store));
-	struct kf_buf b = KF_BUF_INIT;
-	const cJSON *lin, *at, *id;
-	struct kf_err err;
-	int64_t artifact = 0;
-	cJSON *meta = NULL;
-
-	if (kf_fs_read_file(path, &b, &err) == 0)
-		meta = cJSON_Parse(kf_buf_str(&b));
-	lin = cJSON_GetObjectItemCaseSensitive(meta, "lineage");
-	at = cJSON_GetObjectItemCaseSensitive(lin, "store");
-	id = cJSON_GetObjectItemCaseSensitive(lin, "modelArtifact");
-	if (cJSON_IsString(at) && cJSON_IsNumber(id) && !strcmp(at->valuestring, abs_store))
-		artifact = (int64_t)id->valuedouble;
-	cJSON_Delete(meta);
-	kf_buf_release(&b);
-	free(abs_store);
-	free(path);
-	return artifact;
-}
-
 /* A kf.Serve execution with the model as its input, in the kf.Serving
  * context of the model's name: what was deployed, where, when. */
 static int record_load(struct serve_state *st, const char *name, long version, const char *dir,
@@ -207,9 +182,9 @@ static int record_load(struct serve_state *st, const char *name, long version, c
 	int64_t ctx_id, exec_id;
 	int rc;
 
-	in.id = trained_artifact(st->store, dir);
-	if (!in.id)
-		in.file = abs_dir;
+	/* by content: the bundle kf train recorded, the pipeline step's output
+	 * and this copy share one digest, which is how lineage joins them */
+	in.file = abs_dir;
 	snprintf(exec_name, sizeof exec_name, "%s:%ld", name, version);
 	kf_store_props_str(&props, "model", name);
 	kf_store_props_int(&props, "version", version);

@@ -376,8 +376,9 @@ static int print_metrics(const cJSON *m, struct kf_err *err)
 
 /* Record the training as a kf.Train execution: the data (and eval data)
  * in, the model bundle, its fitted transform and its metrics out, stored
- * content-addressed; then name those ids in the --out copy's kf-model.json
- * ("lineage"; the stored copy is the bundle as it was trained). */
+ * content-addressed. The bundle is not written to after: lineage finds it
+ * by its content digest, so a pipeline step's output, a repository copy
+ * and the bundle kf serve loads are all joined to this record. */
 static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, const cJSON *metrics,
 			   struct kf_err *err)
 {
@@ -389,7 +390,6 @@ static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, co
 	struct kf_store_record rec;
 	size_t n_in = 0, n_out = 0, i;
 	int64_t ctx_id = 0, exec_id = 0;
-	cJSON *lin;
 	int rc;
 
 	memset(in, 0, sizeof in);
@@ -430,20 +430,6 @@ static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, co
 	rc = kf_store_record(st, &rec, &exec_id, err);
 	if (rc < 0)
 		goto out;
-	lin = cJSON_CreateObject();
-	cJSON_AddStringToObject(lin, "store", kf_store_dir(st));
-	cJSON_AddNumberToObject(lin, "execution", (double)exec_id);
-	cJSON_AddNumberToObject(lin, "context", (double)ctx_id);
-	for (i = 0; i < n_in; i++)
-		cJSON_AddNumberToObject(lin, in[i].path, (double)in[i].id);
-	for (i = 0; i < n_out; i++) {
-		char key[64];
-
-		snprintf(key, sizeof key, "%sArtifact", out[i].path);
-		cJSON_AddNumberToObject(lin, key, (double)out[i].id);
-	}
-	rc = kf_bundle_set_section(o->out, "lineage", lin, err);
-	cJSON_Delete(lin);
 	if (rc == 0 && ctx->verbose)
 		kf_print_info(ctx, "kf: recorded execution %lld in %s", (long long)exec_id, kf_store_dir(st));
 out:

@@ -114,54 +114,6 @@ int kf_bundle_write_meta(const char *dir, const cJSON *meta, struct kf_err *err)
 	return rc;
 }
 
-/* cJSON prints a double with 15 digits when that is "close enough": turn
- * every number into its exact 17-digit spelling before printing. */
-static void exact_numbers(cJSON *j)
-{
-	cJSON *it;
-
-	cJSON_ArrayForEach(it, j) {
-		if (cJSON_IsNumber(it)) {
-			char buf[40];
-
-			if (it->valuedouble == (double)(long long)it->valuedouble && fabs(it->valuedouble) < 1e15)
-				snprintf(buf, sizeof buf, "%lld", (long long)it->valuedouble);
-			else
-				snprintf(buf, sizeof buf, "%.17g", it->valuedouble);
-			it->type = cJSON_Raw;
-			it->valuestring = kf_xstrdup(buf);
-		} else if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-			exact_numbers(it);
-		}
-	}
-}
-
-int kf_bundle_set_section(const char *dir, const char *key, const cJSON *value, struct kf_err *err)
-{
-	char *path = kf_path_join(dir, KF_BUNDLE_META);
-	struct kf_buf text = KF_BUF_INIT;
-	cJSON *meta = NULL;
-	int rc;
-
-	rc = kf_fs_read_file(path, &text, err);
-	if (rc < 0)
-		goto out;
-	meta = cJSON_Parse(kf_buf_str(&text));
-	if (!cJSON_IsObject(meta)) {
-		rc = kf_err_set(err, KF_EINPUT, "%s: not valid JSON", path);
-		goto out;
-	}
-	exact_numbers(meta);
-	cJSON_DeleteItemFromObjectCaseSensitive(meta, key);
-	cJSON_AddItemToObject(meta, key, cJSON_Duplicate(value, 1));
-	rc = kf_bundle_write_meta(dir, meta, err);
-out:
-	cJSON_Delete(meta);
-	kf_buf_release(&text);
-	free(path);
-	return rc;
-}
-
 static const char *const head_names[] = { "logistic", "softmax", "linear" };
 
 cJSON *kf_bundle_nn_json(const struct kf_nn *nn, const char *weights_sha256)

@@ -3,7 +3,8 @@
  * A bundle is a directory:
  *   kf-model.json   kind, model shape, the fitted feature transform
  *                   (inputs, vocabularies, scaling, bucket boundaries),
- *                   label, training metrics, data digest, store ids
+ *                   label, training metrics, data digest (the store finds
+ *                   a bundle's lineage by the bundle's own content digest)
  *   weights.bin     the parameters (logistic, softmax, linear, mlp, mf):
  *                   little-endian float64, count and sha256 in kf-model.json
  *   model.json      xgboost's own model file (xgboost only)
@@ -100,10 +101,6 @@ int kf_bundle_read_weights(const char *dir, const char *name, double *w, size_t 
 			   const char *sha256, struct kf_err *err);
 /* Write meta as dir/kf-model.json (atomically, last). */
 int kf_bundle_write_meta(const char *dir, const cJSON *meta, struct kf_err *err);
-
-/* Add (or replace) a top-level section of dir/kf-model.json, e.g. the
- * store ids under "lineage", keeping every number exact. */
-int kf_bundle_set_section(const char *dir, const char *key, const cJSON *value, struct kf_err *err);
 
 /* The "model" section for a dense model, and the reverse. */
 cJSON *kf_bundle_nn_json(const struct kf_nn *nn, const char *weights_sha256);

@@ -831,8 +831,19 @@ struct trace {
 	struct idmap index;
 	cJSON *edges;
 	struct idmap edge_seen;   /* hash of (from, to) */
+	struct idmap walk_seen;   /* nodes reached by the current walk */
 	const char *until;
 };
+
+/* A node reached by the walk under way: true the first time (it joins the
+ * next frontier). Upstream and downstream walks each see every node anew. */
+static bool walk_first(struct trace *t, enum kf_lineage_kind kind, int64_t id)
+{
+	if (idmap_get(&t->walk_seen, node_key(kind, id), NULL))
+		return false;
+	idmap_put(&t->walk_seen, node_key(kind, id), 0);
+	return true;
+}
 
 static size_t trace_add(struct trace *t, enum kf_lineage_kind kind, int64_t id, int hops, bool *fresh)
 {
@@ -932,25 +943,35 @@ static int add_same_content(struct trace *t, size_t **frontier, size_t *nf, size
 	}
 	list = id_list(ids, n);
 	b = binds1s(list);
-	/* only where one side was not produced by any execution (a file a
-	 * command read, a copy): two executions that wrote the same bytes keep
-	 * their own provenance */
+	/* not across runs: when two runs' executions wrote the same bytes, each
+	 * keeps its own provenance; within a run, or with a record made outside
+	 * any run (kf train inside a step, a file a command read, a copy), the
+	 * same bytes are the same thing */
 	rc = query(t->st, "SELECT a.id AS a, s.id AS s,"
 		   " EXISTS (SELECT 1 FROM Event e WHERE e.artifact_id = a.id AND e.type IN (4, 6)) AS ap,"
-		   " EXISTS (SELECT 1 FROM Event e WHERE e.artifact_id = s.id AND e.type IN (4, 6)) AS sp"
+		   " EXISTS (SELECT 1 FROM Event e WHERE e.artifact_id = s.id AND e.type IN (4, 6)) AS sp,"
+		   " (SELECT at.context_id FROM Attribution at JOIN Context c ON c.id = at.context_id"
+		   "  JOIN Type ct ON ct.id = c.type_id WHERE at.artifact_id = a.id AND ct.name = 'kf.Run'"
+		   "  ORDER BY at.context_id LIMIT 1) AS ar,"
+		   " (SELECT at.context_id FROM Attribution at JOIN Context c ON c.id = at.context_id"
+		   "  JOIN Type ct ON ct.id = c.type_id WHERE at.artifact_id = s.id AND ct.name = 'kf.Run'"
+		   "  ORDER BY at.context_id LIMIT 1) AS sr"
 		   " FROM Artifact a JOIN Artifact s ON s.digest = a.digest AND s.id != a.id"
 		   " WHERE a.id IN (SELECT value FROM json_each(?1)) AND a.digest IS NOT NULL"
 		   " ORDER BY s.id", b, &rows, err);
 	for (r = rows ? rows->child : NULL; r && !rc; r = r->next) {
-		int64_t a = num(r, "a"), sib = num(r, "s");
+		int64_t a = num(r, "a"), sib = num(r, "s"), ar = num(r, "ar"), sr = num(r, "sr");
 		bool a_made = num(r, "ap") != 0, s_made = num(r, "sp") != 0, fresh;
 		size_t from, idx;
 
-		if ((a_made && s_made) || !idmap_get(&t->index, node_key(KF_LIN_ARTIFACT, a), &from))
+		if ((a_made && s_made && ar && sr && ar != sr) ||
+		    !idmap_get(&t->index, node_key(KF_LIN_ARTIFACT, a), &from))
 			continue;
 		idx = trace_add(t, KF_LIN_ARTIFACT, sib, t->nodes[from].hops, &fresh);
-		/* the edge points from the one an execution made to the copy */
-		if (s_made || (!a_made && sib < a))
+		fresh = walk_first(t, KF_LIN_ARTIFACT, sib);
+		/* the edge points from the one an execution made (the first, when
+		 * both were made) to the other */
+		if ((s_made && !a_made) || (s_made == a_made && sib < a))
 			trace_edge(t, KF_LIN_ARTIFACT, sib, KF_LIN_ARTIFACT, a, -1, NULL);
 		else
 			trace_edge(t, KF_LIN_ARTIFACT, a, KF_LIN_ARTIFACT, sib, -1, NULL);
@@ -973,6 +994,8 @@ static int trace_walk(struct trace *t, bool up, int hops, struct kf_err *err)
 	int level, rc = 0;
 
 	frontier[0] = 0;
+	idmap_release(&t->walk_seen);
+	walk_first(t, t->nodes[0].kind, t->nodes[0].id);
 	rc = add_same_content(t, &frontier, &nf, &fcap, err);
 	for (level = 1; nf && (hops <= 0 || level <= hops) && !rc; level++) {
 		size_t *next = NULL, nn = 0, ncap = 0;
@@ -1017,10 +1040,13 @@ static int trace_walk(struct trace *t, bool up, int hops, struct kf_err *err)
 				bool fresh;
 				size_t idx;
 
-				if (k == 0)
+				if (k == 0) {
 					idx = trace_add(t, KF_LIN_EXECUTION, x, level, &fresh);
-				else
+					fresh = walk_first(t, KF_LIN_EXECUTION, x);
+				} else {
 					idx = trace_add(t, KF_LIN_ARTIFACT, a, level, &fresh);
+					fresh = walk_first(t, KF_LIN_ARTIFACT, a);
+				}
 				if (evtype == KF_EVENT_OUTPUT)
 					trace_edge(t, KF_LIN_EXECUTION, x, KF_LIN_ARTIFACT, a, evtype, str(r, "path"));
 				else
@@ -1127,6 +1153,7 @@ out:
 	free(xid);
 	idmap_release(&t.index);
 	idmap_release(&t.edge_seen);
+	idmap_release(&t.walk_seen);
 	return rc;
 }
 
