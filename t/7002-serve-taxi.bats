@@ -92,14 +92,18 @@ print(json.dumps({"inputs": {n: [r.get(n) for r in rows] for n in names}}))' >co
 	start_server taxi
 	stop_server
 	run sqlite3 "$KF_STORE/kf.db" "
-		SELECT t.name, x.name, a.id = (SELECT e2.artifact_id FROM Event e2 JOIN Execution x2 ON x2.id = e2.execution_id
-		                                JOIN Type t2 ON t2.id = x2.type_id WHERE t2.name = 'kf.Train' AND e2.type = 4
-		                                ORDER BY e2.id LIMIT 1)
+		SELECT t.name, x.name, a.digest = (SELECT a2.digest FROM Event e2 JOIN Execution x2 ON x2.id = e2.execution_id
+		                                JOIN Type t2 ON t2.id = x2.type_id JOIN Artifact a2 ON a2.id = e2.artifact_id
+		                                JOIN Type at2 ON at2.id = a2.type_id
+		                                WHERE t2.name = 'kf.Train' AND e2.type = 4 AND at2.name = 'Model')
 		FROM Execution x JOIN Type t ON t.id = x.type_id
 		JOIN Event e ON e.execution_id = x.id AND e.type = 3 JOIN Artifact a ON a.id = e.artifact_id
 		WHERE t.name = 'kf.Serve'"
 	[ "$status" -eq 0 ]
 	assert_output "kf.Serve|taxi:1|1"
+	# the deployment's model is the trained bundle, joined by content
+	run_kf -0 lineage trace taxi -o json
+	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert "kf.Train" in [n["type"] for n in d["items"]], d["items"]'
 	run sqlite3 "$KF_STORE/kf.db" "SELECT c.name FROM Context c JOIN Type t ON t.id = c.type_id WHERE t.name = 'kf.Serving'"
 	assert_output "taxi"
 }
