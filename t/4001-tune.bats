@@ -308,7 +308,7 @@ EOF
 	assert_output --partial 'experiment tfjob: Succeeded (ExperimentMaxTrialsReached)'
 	run_kf -0 tune logs tfjob 1
 	assert_output --partial '[worker-0] loss='
-	assert_output --partial '[worker-1] worker ready'
+	assert_output --partial 'worker-1: started'
 	run_kf -0 tune "$F4/pytorchjob.yaml"
 	assert_output --partial 'best trial pytorchjob-2: accuracy=0.9 momentum=0.9'
 	run_kf -0 tune logs pytorchjob 2

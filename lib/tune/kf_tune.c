@@ -523,10 +523,8 @@ static void collect_pipeline(struct tune *tu, struct trial *t, struct kf_collect
 			kf_buf_release(&b);
 		}
 	}
+	/* the steps' logs become the trial's log, which collect() then reads */
 	kf_fs_write_atomic(log, kf_buf_str(&all), all.len, &err);
-	if (tu->e->collector != KF_COLLECTOR_NONE)
-		kf_collect_parse_text(m, kf_buf_str(&all), all.len, tu->e->filters, tu->e->n_filters,
-				      tu->e->metrics, tu->e->n_metrics, &err);
 out:
 	cJSON_Delete(tasks);
 	kf_buf_release(&all);
@@ -938,6 +936,7 @@ static int start(struct tune *tu, size_t i, struct kf_err *err)
 
 	/* a resumed trial starts over: its old log and work dir go */
 	kf_fs_remove_tree(td, err);
+	kf_err_clear(err);
 	if ((rc = kf_fs_mkdirs(td, err)) < 0)
 		goto out;
 	{
@@ -1320,8 +1319,8 @@ static int restore(struct tune *tu, const cJSON *doc, struct kf_err *err)
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
 		t->name = kf_xstrdup(s ? s : "?");
 		t->state = intern_state(cJSON_GetStringValue(cJSON_GetObjectItem(it, "state")));
-		if (!strcmp(t->state, "Running") || !strcmp(t->state, "Killed"))
-			t->state = "Created";
+		if (!strcmp(t->state, "Running"))
+			t->state = "Created";   /* it was running when kf stopped: it starts again */
 		t->u = kf_xcalloc(e->n_params + 1, sizeof *t->u);
 		t->values = kf_xcalloc(e->n_params + 1, sizeof *t->values);
 		cJSON_ArrayForEach(v, u)
@@ -1529,6 +1528,7 @@ int kf_tune_run(struct kf_experiment *e, const struct kf_tune_opts *o, cJSON **d
 	if ((rc = prepare(&tu, err)) < 0)
 		goto out;
 	kf_proc_signals_block(&old);
+	check_end(&tu);   /* a resumed experiment may have ended already */
 	if ((rc = save(&tu, -1, false, err)) == 0)
 		rc = loop(&tu, err);
 	if (rc < 0 && rc != KF_EINTR)
