@@ -446,7 +446,7 @@ static int collect(struct tune *tu, struct trial *t, struct kf_collect *m, struc
 
 		read_into(path, &b);
 		if (e->file_json)
-			rc = kf_collect_parse_json_lines(m, kf_buf_str(&b), b.len, e->metrics, e->n_metrics, err);
+			rc = kf_collect_parse_json(m, kf_buf_str(&b), b.len, e->metrics, e->n_metrics, err);
 		else
 			rc = kf_collect_parse_text(m, kf_buf_str(&b), b.len, e->filters, e->n_filters,
 						   e->metrics, e->n_metrics, err);
@@ -518,7 +518,7 @@ static void collect_pipeline(struct tune *tu, struct trial *t, struct kf_collect
 			} else {
 				read_into(uri, &b);
 			}
-			kf_collect_parse_kfp(m, kf_buf_str(&b), b.len, tu->e->metrics, tu->e->n_metrics, &err);
+			kf_collect_parse_json(m, kf_buf_str(&b), b.len, tu->e->metrics, tu->e->n_metrics, &err);
 			kf_err_clear(&err);
 			kf_buf_release(&b);
 		}

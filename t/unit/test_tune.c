@@ -409,6 +409,19 @@ static void test_metrics(void)
 		kf_collect_release(&m);
 	}
 	{
+		const char *one = "{\"accuracy\": 0.875, \"auc\": \"0.9\", \"loss\": 0.3}\n";
+		const char *lines = "{\"loss\": 0.5}\n{\"loss\": 0.25}\n";
+
+		TAP_OK(kf_collect_parse_json(&m, one, strlen(one), names, 2, &err) == 0 &&
+		       kf_collect_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.875 &&
+		       kf_collect_count(&m, "auc") == 0 && kf_collect_count(&m, "loss") == 1,
+		       "one JSON object (kf train's metrics.json)");
+		kf_collect_release(&m);
+		TAP_OK(kf_collect_parse_json(&m, lines, strlen(lines), names, 2, &err) == 0 &&
+		       kf_collect_count(&m, "loss") == 2, "JSON: lines when not one document");
+		kf_collect_release(&m);
+	}
+	{
 		const char *k = "{\"metrics\": [{\"name\": \"accuracy\", \"numberValue\": 0.8, \"format\": \"RAW\"}]}";
 
 		TAP_OK(kf_collect_parse_kfp(&m, k, strlen(k), names, 2, &err) == 0 &&
