@@ -341,3 +341,21 @@ EOF
 	validate_k8s quad-emitted.yaml
 	grep -q 'kind: Job' quad-emitted.yaml
 }
+
+@test "usage errors exit 2; -j overrides parallelTrialCount; ls -o json" {
+	run_kf -2 tune
+	assert_output --partial 'an EXPERIMENT.yaml, or --resume NAME, is required'
+	cp "$F4/quad.yaml" .
+	run_kf -2 tune quad.yaml -j 0
+	assert_output --partial '-j: "0" is not a number of trials'
+	run_kf -2 tune --resume other quad.yaml
+	assert_output --partial '--resume other: the experiment file is "quad"'
+	run_kf -2 tune --resume nothing
+	assert_output --partial 'no experiment "nothing" in the store'
+	run_kf -0 tune quad.yaml -j 1 -o json -q
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["parallelTrialCount"]==1, d["parallelTrialCount"]' "$output"
+	run_kf -0 tune ls -o json
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["kind"]=="ExperimentList" and d["items"][0]["name"]=="quad"' "$output"
+	run_kf -0 tune best quad -o yaml
+	assert_line 'kind: BestTrial'
+}
