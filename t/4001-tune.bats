@@ -359,3 +359,10 @@ EOF
 	run_kf -0 tune best quad -o yaml
 	assert_line 'kind: BestTrial'
 }
+
+@test "medianstop stops pipeline trials too, from their steps' logs" {
+	run_kf -0 tune "$F4/ms-pipeline.yaml"
+	assert_output --partial 'trial ms-pipeline-3: EarlyStopped loss=50: loss 50 is worse than the median'
+	run_kf -0 tune show ms-pipeline -o json
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[t["state"] for t in d["trials"]]; assert s==["Succeeded"]*2+["EarlyStopped"]*2, s' "$output"
+}

@@ -1149,6 +1149,49 @@ static void stop_trial(struct trial *t, const char *as)
 	kf_proc_signal(t->pid, SIGTERM);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What a running pipeline or Workflow trial's steps printed so far: the
+ * logs of the run's steps (in name order; metrics of one step are in its
+ * own order, which is what medianstop reads). */
+static int collect_running(struct tune *tu, struct trial *t, struct kf_collect *m, struct kf_err *err)
+{
+	char *rundir = kf_engine_run_dir(tu->st, t->run_id);
+	struct kf_strv names = KF_STRV_INIT;
+	struct kf_buf b = KF_BUF_INIT;
+	struct dirent *de;
+	DIR *d = opendir(rundir);
+	int rc = 0;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			kf_strv_push(&names, de->d_name);
+	if (d)
+		closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof *names.v, cmp_names);
+	for (size_t i = 0; i < names.n; i++) {
+		char *task = kf_path_join(rundir, names.v[i]);
+		char *out = kf_path_join(task, "stdout"), *errp = kf_path_join(task, "stderr");
+
+		read_into(out, &b);
+		read_into(errp, &b);
+		free(errp);
+		free(out);
+		free(task);
+	}
+	if (tu->e->collector != KF_COLLECTOR_NONE)
+		rc = kf_collect_parse_text(m, kf_buf_str(&b), b.len, tu->e->filters, tu->e->n_filters,
+					   tu->e->metrics, tu->e->n_metrics, err);
+	kf_buf_release(&b);
+	kf_strv_release(&names);
+	free(rundir);
+	return rc;
+}
+
 /* medianstop: read each running trial's reports so far. */
 static void early_stop(struct tune *tu)
 {
@@ -1164,11 +1207,13 @@ static void early_stop(struct tune *tu)
 			struct kf_collect m = KF_COLLECT_INIT;
 			struct kf_err err;
 
-			if (!active(t) || t->stop_as || tu->e->kind == KF_TRIAL_PIPELINE ||
-			    tu->e->kind == KF_TRIAL_WORKFLOW)
+			int rc;
+
+			if (!active(t) || t->stop_as)
 				continue;
 			kf_err_clear(&err);
-			if (collect(tu, t, &m, &err) == 0) {
+			rc = t->run_id ? collect_running(tu, t, &m, &err) : collect(tu, t, &m, &err);
+			if (rc == 0) {
 				set_stream(tu, t, &m);
 				if (kf_medianstop_stop(&tu->ms, median, t->stream, t->n_stream))
 					stop_trial(t, "EarlyStopped");
