@@ -366,3 +366,35 @@ EOF
 	run_kf -0 tune show ms-pipeline -o json
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[t["state"] for t in d["trials"]]; assert s==["Succeeded"]*2+["EarlyStopped"]*2, s' "$output"
 }
+
+@test "trial metadata references: \${trialSpec.Name} is the trial's name" {
+	cat >meta.yaml <<'YAML'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: meta}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: random}
+  parallelTrialCount: 1
+  maxTrialCount: 2
+  parameters:
+    - {name: x, parameterType: int, feasibleSpace: {min: "1", max: "9"}}
+  trialTemplate:
+    trialParameters:
+      - {name: x, reference: x}
+      - {name: trialName, reference: "${trialSpec.Name}"}
+      - {name: ns, reference: "${trialSpec.Namespace}"}
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+              - name: c
+                command: [sh, -c, 'echo "name=$1 ns=$2 env=$KF_TUNE_TRIAL loss=$0"', "${trialParameters.x}", "${trialParameters.trialName}", "${trialParameters.ns}"]
+YAML
+	run_kf -0 tune meta.yaml -q
+	run_kf -0 tune logs meta 2
+	assert_output --regexp '^name=meta-2 ns=default env=meta-2 loss=[1-9]$'
+}
