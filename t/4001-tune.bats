@@ -398,3 +398,33 @@ YAML
 	run_kf -0 tune logs meta 2
 	assert_output --regexp '^name=meta-2 ns=default env=meta-2 loss=[1-9]$'
 }
+
+@test "a container's workingDir that exists here is the trial's directory" {
+	mkdir -p proj
+	printf 'BEGIN { print "loss=" x * 2 }\n' >proj/objective.awk
+	cat >wd.yaml <<'YAML'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: wd}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: grid}
+  parallelTrialCount: 1
+  parameters:
+    - {name: x, parameterType: int, feasibleSpace: {min: "1", max: "2"}}
+  trialTemplate:
+    trialParameters: [{name: x, reference: x}]
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+              - name: c
+                workingDir: proj
+                command: [awk, -v, "x=${trialParameters.x}", -f, objective.awk]
+YAML
+	run_kf -0 tune wd.yaml
+	assert_output --partial 'best trial wd-1: loss=2 x=1'
+}

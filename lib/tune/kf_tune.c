@@ -61,6 +61,7 @@ struct trial {
 	int64_t t0_ns;
 	double dur_ms;
 	pid_t pid;
+	char *cwd;                /* a Job trial's working directory */
 	const char *stop_as;      /* set when kf signalled it: EarlyStopped or Killed */
 	int64_t kill_at_ns;       /* SIGKILL after the grace period */
 };
@@ -441,7 +442,7 @@ static int collect(struct tune *tu, struct trial *t, struct kf_collect *m, struc
 	int rc = 0;
 
 	if (e->collector == KF_COLLECTOR_FILE && e->kind == KF_TRIAL_JOB) {
-		char *work = kf_path_join(td, "work");
+		char *work = t->cwd ? kf_xstrdup(t->cwd) : kf_path_join(td, "work");
 		char *path = e->file_path[0] == '/' ? kf_xstrdup(e->file_path) : kf_path_join(work, e->file_path);
 
 		read_into(path, &b);
@@ -637,9 +638,23 @@ static int spawn_job(struct tune *tu, struct trial *t, const char *td, struct kf
 	}
 	kf_strv_push_owned(&envp, kf_xasprintf("KF_TUNE_EXPERIMENT=%s", tu->e->name));
 	kf_strv_push_owned(&envp, kf_xasprintf("KF_TUNE_TRIAL=%s", t->name));
+	/* the container's workingDir when it exists here (relative: to the
+	 * experiment file), else the trial's own directory */
+	free(t->cwd);
+	t->cwd = NULL;
+	{
+		const char *wd = cJSON_GetStringValue(cJSON_GetObjectItem(c, "workingDir"));
+		char *p = wd ? (wd[0] == '/' ? kf_xstrdup(wd) : kf_path_join(tu->e->dir, wd)) : NULL;
+
+		if (p && kf_fs_is_dir(p))
+			t->cwd = kf_path_absolute(p);
+		free(p);
+	}
+	if (!t->cwd)
+		t->cwd = kf_xstrdup(work);
 	if ((rc = kf_fs_mkdirs(work, err)) == 0) {
 		struct kf_proc_opts po = {
-			.argv = argv.v, .envp = envp.v, .cwd = work, .stdout_path = log, .stderr_path = log,
+			.argv = argv.v, .envp = envp.v, .cwd = t->cwd, .stdout_path = log, .stderr_path = log,
 		};
 
 		if (tu->e->collector == KF_COLLECTOR_FILE && tu->e->file_path[0] == '/')
@@ -919,6 +934,7 @@ static void trial_release(struct trial *t, size_t d)
 	free(t->stream);
 	free(t->reason);
 	free(t->run_id);
+	free(t->cwd);
 }
 
 static void set_reason(struct trial *t, char *reason)
