@@ -67,15 +67,21 @@ static void draw(struct progress *pg, const cJSON *doc)
 		      best ? cJSON_GetStringValue(cJSON_GetObjectItem(best, "name")) : "-",
 		      best ? num_text(cJSON_GetObjectItem(best, "objective"), b1, sizeof b1) : "");
 	lines++;
-	kf_buf_printf(&out, "  %-24s %-18s %-12s %s\n", "TRIAL", "STATE", "OBJECTIVE", "PARAMETERS");
+	kf_buf_printf(&out, "  %-24s %-18s %-12s %s\n", "TRIAL", "STATE", "OBJECTIVE", "PARAMETERS (or REASON)");
 	lines++;
 	cJSON_ArrayForEach(t, trials) {
 		struct kf_buf p = KF_BUF_INIT;
 
+		const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(t, "reason"));
+
 		if (i++ < first)
 			continue;
-		params_text(t, &p);
-		kf_buf_printf(&out, "%s %-24s %-18s %-12s %.60s\n",
+		/* a failed trial shows why, in place of its parameters */
+		if (reason && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(t, "state")), "Succeeded"))
+			kf_buf_adds(&p, reason);
+		else
+			params_text(t, &p);
+		kf_buf_printf(&out, "%s %-24s %-18s %-12s %.72s\n",
 			      cJSON_IsTrue(cJSON_GetObjectItem(t, "best")) ? "*" : " ",
 			      cJSON_GetStringValue(cJSON_GetObjectItem(t, "name")),
 			      cJSON_GetStringValue(cJSON_GetObjectItem(t, "state")),

@@ -308,7 +308,7 @@ EOF
 	assert_output --partial 'experiment tfjob: Succeeded (ExperimentMaxTrialsReached)'
 	run_kf -0 tune logs tfjob 1
 	assert_output --partial '[worker-0] loss='
-	assert_output --partial '[worker-1] worker ready'
+	assert_output --partial 'worker-1: started'
 	run_kf -0 tune "$F4/pytorchjob.yaml"
 	assert_output --partial 'best trial pytorchjob-2: accuracy=0.9 momentum=0.9'
 	run_kf -0 tune logs pytorchjob 2
@@ -340,4 +340,91 @@ EOF
 	printf '%s\n' "$output" >quad-emitted.yaml
 	validate_k8s quad-emitted.yaml
 	grep -q 'kind: Job' quad-emitted.yaml
+}
+
+@test "usage errors exit 2; -j overrides parallelTrialCount; ls -o json" {
+	run_kf -2 tune
+	assert_output --partial 'an EXPERIMENT.yaml, or --resume NAME, is required'
+	cp "$F4/quad.yaml" .
+	run_kf -2 tune quad.yaml -j 0
+	assert_output --partial '-j: "0" is not a number of trials'
+	run_kf -2 tune --resume other quad.yaml
+	assert_output --partial '--resume other: the experiment file is "quad"'
+	run_kf -2 tune --resume nothing
+	assert_output --partial 'no experiment "nothing" in the store'
+	run_kf -0 tune quad.yaml -j 1 -o json -q
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["parallelTrialCount"]==1, d["parallelTrialCount"]' "$output"
+	run_kf -0 tune ls -o json
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["kind"]=="ExperimentList" and d["items"][0]["name"]=="quad"' "$output"
+	run_kf -0 tune best quad -o yaml
+	assert_line 'kind: BestTrial'
+}
+
+@test "medianstop stops pipeline trials too, from their steps' logs" {
+	run_kf -0 tune "$F4/ms-pipeline.yaml"
+	assert_output --partial 'trial ms-pipeline-3: EarlyStopped loss=50: loss 50 is worse than the median'
+	run_kf -0 tune show ms-pipeline -o json
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[t["state"] for t in d["trials"]]; assert s==["Succeeded"]*2+["EarlyStopped"]*2, s' "$output"
+}
+
+@test "trial metadata references: \${trialSpec.Name} is the trial's name" {
+	cat >meta.yaml <<'YAML'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: meta}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: random}
+  parallelTrialCount: 1
+  maxTrialCount: 2
+  parameters:
+    - {name: x, parameterType: int, feasibleSpace: {min: "1", max: "9"}}
+  trialTemplate:
+    trialParameters:
+      - {name: x, reference: x}
+      - {name: trialName, reference: "${trialSpec.Name}"}
+      - {name: ns, reference: "${trialSpec.Namespace}"}
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+              - name: c
+                command: [sh, -c, 'echo "name=$1 ns=$2 env=$KF_TUNE_TRIAL loss=$0"', "${trialParameters.x}", "${trialParameters.trialName}", "${trialParameters.ns}"]
+YAML
+	run_kf -0 tune meta.yaml -q
+	run_kf -0 tune logs meta 2
+	assert_output --regexp '^name=meta-2 ns=default env=meta-2 loss=[1-9]$'
+}
+
+@test "a container's workingDir that exists here is the trial's directory" {
+	mkdir -p proj
+	printf 'BEGIN { print "loss=" x * 2 }\n' >proj/objective.awk
+	cat >wd.yaml <<'YAML'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: wd}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: grid}
+  parallelTrialCount: 1
+  parameters:
+    - {name: x, parameterType: int, feasibleSpace: {min: "1", max: "2"}}
+  trialTemplate:
+    trialParameters: [{name: x, reference: x}]
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+              - name: c
+                workingDir: proj
+                command: [awk, -v, "x=${trialParameters.x}", -f, objective.awk]
+YAML
+	run_kf -0 tune wd.yaml
+	assert_output --partial 'best trial wd-1: loss=2 x=1'
 }

@@ -276,6 +276,37 @@ out:
 	return rc;
 }
 
+int kf_collect_parse_json(struct kf_collect *m, const char *text, size_t len,
+			  const struct kf_metric_spec *names, size_t n_names, struct kf_err *err)
+{
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false), *it;
+
+	/* one document only if nothing but space follows it */
+	while (doc && end && end < text + len && isspace((unsigned char)*end))
+		end++;
+	if (doc && end != text + len) {
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return kf_collect_parse_json_lines(m, text, len, names, n_names, err);
+	}
+	if (cJSON_IsArray(cJSON_GetObjectItem(doc, "metrics"))) {
+		cJSON_Delete(doc);
+		return kf_collect_parse_kfp(m, text, len, names, n_names, err);
+	}
+	cJSON_ArrayForEach(it, doc) {
+		double v;
+
+		if (it->string && wanted(it->string, strlen(it->string), names, n_names) && json_number(it, &v))
+			kf_collect_add(m, it->string, v);
+	}
+	cJSON_Delete(doc);
+	return 0;
+}
+
 bool kf_collect_value(const struct kf_collect *m, const char *name, enum kf_strategy strategy,
 		      double *out)
 {

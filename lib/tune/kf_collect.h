@@ -6,9 +6,10 @@
  * also matches an empty value and mangles "5." and ".5"; kf matches
  *     ([\w|-]+)\s*=\s*([+-]?(\d+\.?\d*|\.\d+)([Ee][+-]?\d+)?)
  * or the experiment's own metricsFormat filters (Go regexps, two groups).
- * File collectors read TEXT the same way, or JSON lines ({"loss": 0.1}),
- * and pipeline trials add their steps' KFP v1 mlpipeline-metrics outputs
- * ({"metrics": [{"name": "accuracy", "numberValue": 0.9}]}).
+ * File collectors read TEXT the same way, or JSON: lines ({"loss": 0.1}
+ * each), one object (kf train's metrics.json), or a KFP v1 metrics document
+ * ({"metrics": [{"name": "accuracy", "numberValue": 0.9}]}), which is also
+ * what pipeline trials' mlpipeline-metrics and metrics outputs hold.
  * Only the names asked for are kept. */
 #ifndef KF_COLLECT_H
 #define KF_COLLECT_H
@@ -43,6 +44,10 @@ int kf_collect_parse_text(struct kf_collect *m, const char *text, size_t len,
 /* JSON lines: each line an object of name -> number or numeric string. */
 int kf_collect_parse_json_lines(struct kf_collect *m, const char *text, size_t len,
 				const struct kf_metric_spec *names, size_t n_names, struct kf_err *err);
+/* Any JSON metrics file: a KFP v1 metrics document, one object of metrics
+ * (kf train's metrics.json: {"auc": 0.8}), or JSON lines. */
+int kf_collect_parse_json(struct kf_collect *m, const char *text, size_t len,
+			  const struct kf_metric_spec *names, size_t n_names, struct kf_err *err);
 /* A KFP v1 metrics document. */
 int kf_collect_parse_kfp(struct kf_collect *m, const char *text, size_t len,
 			 const struct kf_metric_spec *names, size_t n_names, struct kf_err *err);

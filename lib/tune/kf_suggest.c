@@ -58,6 +58,10 @@ int kf_algo_init(struct kf_algo *a, const struct kf_experiment *e, struct kf_err
 	a->d = e->n_params;
 	a->seed = (uint64_t)setting_long(e, "random_state", 0);
 	a->resource = -1;
+	a->ncat = kf_xcalloc(a->d ? a->d : 1, sizeof *a->ncat);
+	for (size_t i = 0; i < a->d; i++)
+		if (e->params[i].type == KF_PARAM_CATEGORICAL)
+			a->ncat[i] = e->params[i].n_list;
 	if (!strcmp(name, "random")) {
 		a->kind = KF_ALGO_RANDOM;
 	} else if (!strcmp(name, "grid")) {
@@ -114,7 +118,9 @@ int kf_algo_init(struct kf_algo *a, const struct kf_experiment *e, struct kf_err
 void kf_algo_release(struct kf_algo *a)
 {
 	free(a->grid_n);
+	free(a->ncat);
 	a->grid_n = NULL;
+	a->ncat = NULL;
 }
 
 /* ---- the unit cube ------------------------------------------------------ */

@@ -58,6 +58,7 @@ struct kf_algo {
 	/* hyperband */
 	double r_l, eta;
 	long resource;            /* index of resource_name's parameter */
+	size_t *ncat;             /* values of each categorical parameter, 0 for the others */
 	/* grid */
 	size_t *grid_n;           /* points per dimension */
 	double grid_total;

@@ -7,7 +7,10 @@
  *
  * Bandwidths adapt per point and dimension, as in Hyperopt and Optuna:
  * the distance to the farther of its two neighbours along that dimension,
- * clipped to [1 / min(100, 1 + m), 1] of the range (m points). */
+ * clipped to [1 / min(100, 1 + m), 1] of the range (m points). A
+ * categorical dimension has no order: there a point's kernel is a
+ * categorical distribution, its own value with weight 1 and every value
+ * with weight CAT_PRIOR / k, normalized; the prior is uniform. */
 #include "config.h"
 
 #include "tune/kf_tpe.h"
@@ -21,11 +24,13 @@
 
 #define PRIOR_MU 0.5
 #define PRIOR_SIGMA 1.0
+#define CAT_PRIOR 1.0
 
 /* A Parzen estimator over m points in d dimensions: means mu[i*d + j],
  * bandwidths sg[i*d + j], then the prior as component m. */
 struct parzen {
 	size_t m, d;
+	const size_t *ncat;       /* values of categorical dimensions, 0 for the others */
 	double *mu, *sg;
 	double w_point, w_prior;  /* weights (normalized) */
 };
@@ -53,13 +58,14 @@ static int cmp_double(const void *pa, const void *pb)
 }
 
 static void parzen_fit(struct parzen *pz, const struct done *pts, size_t m, size_t d,
-		       double prior_weight)
+		       const size_t *ncat, double prior_weight)
 {
 	double *col = kf_xcalloc(m + 2, sizeof *col);
 	double minsg = 1.0 / fmin(100.0, 1.0 + (double)m);
 
 	pz->m = m;
 	pz->d = d;
+	pz->ncat = ncat;
 	pz->mu = kf_xcalloc((m + 1) * d, sizeof *pz->mu);
 	pz->sg = kf_xcalloc((m + 1) * d, sizeof *pz->sg);
 	pz->w_point = 1.0 / ((double)m + prior_weight);
@@ -110,6 +116,22 @@ static double log_tn(double x, double mu, double sg)
 	return -0.5 * z * z - log(sg) - 0.5 * log(2 * M_PI) - log(fmax(mass, 1e-300));
 }
 
+static size_t bucket(double u, size_t k)
+{
+	size_t c = (size_t)(u * (double)k);
+
+	return c < k ? c : k - 1;
+}
+
+/* log of a categorical kernel at x centred on mu's value (mu < 0: the
+ * uniform prior) */
+static double log_cat(double x, double mu, size_t k)
+{
+	if (mu < 0)
+		return -log((double)k);
+	return log(((bucket(x, k) == bucket(mu, k) ? 1.0 : 0.0) + CAT_PRIOR / (double)k) / (1.0 + CAT_PRIOR));
+}
+
 static double parzen_logpdf(const struct parzen *pz, const double *x)
 {
 	double best = -INFINITY, *lp = kf_xcalloc(pz->m + 1, sizeof *lp), sum = 0;
@@ -119,8 +141,14 @@ static double parzen_logpdf(const struct parzen *pz, const double *x)
 
 		if (i < pz->m && pz->w_point <= 0)
 			l = -INFINITY;
-		for (size_t j = 0; j < pz->d && isfinite(l); j++)
-			l += log_tn(x[j], pz->mu[i * pz->d + j], pz->sg[i * pz->d + j]);
+		for (size_t j = 0; j < pz->d && isfinite(l); j++) {
+			size_t k = pz->ncat ? pz->ncat[j] : 0;
+
+			if (k)
+				l += log_cat(x[j], i < pz->m ? pz->mu[i * pz->d + j] : -1, k);
+			else
+				l += log_tn(x[j], pz->mu[i * pz->d + j], pz->sg[i * pz->d + j]);
+		}
 		lp[i] = l;
 		if (l > best)
 			best = l;
@@ -140,7 +168,17 @@ static void parzen_sample(const struct parzen *pz, struct kf_prng *rng, double *
 		c = pz->m;
 	for (size_t j = 0; j < pz->d; j++) {
 		double mu = pz->mu[c * pz->d + j], sg = pz->sg[c * pz->d + j], v;
+		size_t k = pz->ncat ? pz->ncat[j] : 0;
 		int tries = 0;
+
+		if (k) {
+			/* its own value, or any value as the prior weight says */
+			size_t b = c < pz->m && kf_prng_uniform(rng) < 1.0 / (1.0 + CAT_PRIOR) ?
+				   bucket(mu, k) : (size_t)kf_prng_below(rng, k);
+
+			x[j] = ((double)b + 0.5) / (double)k;
+			continue;
+		}
 
 		do
 			v = mu + sg * kf_prng_normal(rng);
@@ -176,8 +214,8 @@ void kf_tpe_suggest(const struct kf_algo *a, const struct kf_obs *hist, size_t n
 		nb = 1;
 	if (nb >= m)
 		nb = m - 1;
-	parzen_fit(&below, pts, nb, a->d, a->prior_weight);
-	parzen_fit(&above, pts + nb, m - nb, a->d, a->prior_weight);
+	parzen_fit(&below, pts, nb, a->d, a->ncat, a->prior_weight);
+	parzen_fit(&above, pts + nb, m - nb, a->d, a->ncat, a->prior_weight);
 	x = kf_xcalloc(a->d, sizeof *x);
 	for (int c = 0; c < a->n_ei; c++) {
 		double score;

@@ -61,6 +61,7 @@ struct trial {
 	int64_t t0_ns;
 	double dur_ms;
 	pid_t pid;
+	char *cwd;                /* a Job trial's working directory */
 	const char *stop_as;      /* set when kf signalled it: EarlyStopped or Killed */
 	int64_t kill_at_ns;       /* SIGKILL after the grace period */
 };
@@ -441,12 +442,12 @@ static int collect(struct tune *tu, struct trial *t, struct kf_collect *m, struc
 	int rc = 0;
 
 	if (e->collector == KF_COLLECTOR_FILE && e->kind == KF_TRIAL_JOB) {
-		char *work = kf_path_join(td, "work");
+		char *work = t->cwd ? kf_xstrdup(t->cwd) : kf_path_join(td, "work");
 		char *path = e->file_path[0] == '/' ? kf_xstrdup(e->file_path) : kf_path_join(work, e->file_path);
 
 		read_into(path, &b);
 		if (e->file_json)
-			rc = kf_collect_parse_json_lines(m, kf_buf_str(&b), b.len, e->metrics, e->n_metrics, err);
+			rc = kf_collect_parse_json(m, kf_buf_str(&b), b.len, e->metrics, e->n_metrics, err);
 		else
 			rc = kf_collect_parse_text(m, kf_buf_str(&b), b.len, e->filters, e->n_filters,
 						   e->metrics, e->n_metrics, err);
@@ -518,15 +519,13 @@ static void collect_pipeline(struct tune *tu, struct trial *t, struct kf_collect
 			} else {
 				read_into(uri, &b);
 			}
-			kf_collect_parse_kfp(m, kf_buf_str(&b), b.len, tu->e->metrics, tu->e->n_metrics, &err);
+			kf_collect_parse_json(m, kf_buf_str(&b), b.len, tu->e->metrics, tu->e->n_metrics, &err);
 			kf_err_clear(&err);
 			kf_buf_release(&b);
 		}
 	}
+	/* the steps' logs become the trial's log, which collect() then reads */
 	kf_fs_write_atomic(log, kf_buf_str(&all), all.len, &err);
-	if (tu->e->collector != KF_COLLECTOR_NONE)
-		kf_collect_parse_text(m, kf_buf_str(&all), all.len, tu->e->filters, tu->e->n_filters,
-				      tu->e->metrics, tu->e->n_metrics, &err);
 out:
 	cJSON_Delete(tasks);
 	kf_buf_release(&all);
@@ -639,9 +638,23 @@ static int spawn_job(struct tune *tu, struct trial *t, const char *td, struct kf
 	}
 	kf_strv_push_owned(&envp, kf_xasprintf("KF_TUNE_EXPERIMENT=%s", tu->e->name));
 	kf_strv_push_owned(&envp, kf_xasprintf("KF_TUNE_TRIAL=%s", t->name));
+	/* the container's workingDir when it exists here (relative: to the
+	 * experiment file), else the trial's own directory */
+	free(t->cwd);
+	t->cwd = NULL;
+	{
+		const char *wd = cJSON_GetStringValue(cJSON_GetObjectItem(c, "workingDir"));
+		char *p = wd ? (wd[0] == '/' ? kf_xstrdup(wd) : kf_path_join(tu->e->dir, wd)) : NULL;
+
+		if (p && kf_fs_is_dir(p))
+			t->cwd = kf_path_absolute(p);
+		free(p);
+	}
+	if (!t->cwd)
+		t->cwd = kf_xstrdup(work);
 	if ((rc = kf_fs_mkdirs(work, err)) == 0) {
 		struct kf_proc_opts po = {
-			.argv = argv.v, .envp = envp.v, .cwd = work, .stdout_path = log, .stderr_path = log,
+			.argv = argv.v, .envp = envp.v, .cwd = t->cwd, .stdout_path = log, .stderr_path = log,
 		};
 
 		if (tu->e->collector == KF_COLLECTOR_FILE && tu->e->file_path[0] == '/')
@@ -921,6 +934,7 @@ static void trial_release(struct trial *t, size_t d)
 	free(t->stream);
 	free(t->reason);
 	free(t->run_id);
+	free(t->cwd);
 }
 
 static void set_reason(struct trial *t, char *reason)
@@ -938,6 +952,7 @@ static int start(struct tune *tu, size_t i, struct kf_err *err)
 
 	/* a resumed trial starts over: its old log and work dir go */
 	kf_fs_remove_tree(td, err);
+	kf_err_clear(err);
 	if ((rc = kf_fs_mkdirs(td, err)) < 0)
 		goto out;
 	{
@@ -1150,6 +1165,49 @@ static void stop_trial(struct trial *t, const char *as)
 	kf_proc_signal(t->pid, SIGTERM);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What a running pipeline or Workflow trial's steps printed so far: the
+ * logs of the run's steps (in name order; metrics of one step are in its
+ * own order, which is what medianstop reads). */
+static int collect_running(struct tune *tu, struct trial *t, struct kf_collect *m, struct kf_err *err)
+{
+	char *rundir = kf_engine_run_dir(tu->st, t->run_id);
+	struct kf_strv names = KF_STRV_INIT;
+	struct kf_buf b = KF_BUF_INIT;
+	struct dirent *de;
+	DIR *d = opendir(rundir);
+	int rc = 0;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			kf_strv_push(&names, de->d_name);
+	if (d)
+		closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof *names.v, cmp_names);
+	for (size_t i = 0; i < names.n; i++) {
+		char *task = kf_path_join(rundir, names.v[i]);
+		char *out = kf_path_join(task, "stdout"), *errp = kf_path_join(task, "stderr");
+
+		read_into(out, &b);
+		read_into(errp, &b);
+		free(errp);
+		free(out);
+		free(task);
+	}
+	if (tu->e->collector != KF_COLLECTOR_NONE)
+		rc = kf_collect_parse_text(m, kf_buf_str(&b), b.len, tu->e->filters, tu->e->n_filters,
+					   tu->e->metrics, tu->e->n_metrics, err);
+	kf_buf_release(&b);
+	kf_strv_release(&names);
+	free(rundir);
+	return rc;
+}
+
 /* medianstop: read each running trial's reports so far. */
 static void early_stop(struct tune *tu)
 {
@@ -1165,11 +1223,13 @@ static void early_stop(struct tune *tu)
 			struct kf_collect m = KF_COLLECT_INIT;
 			struct kf_err err;
 
-			if (!active(t) || t->stop_as || tu->e->kind == KF_TRIAL_PIPELINE ||
-			    tu->e->kind == KF_TRIAL_WORKFLOW)
+			int rc;
+
+			if (!active(t) || t->stop_as)
 				continue;
 			kf_err_clear(&err);
-			if (collect(tu, t, &m, &err) == 0) {
+			rc = t->run_id ? collect_running(tu, t, &m, &err) : collect(tu, t, &m, &err);
+			if (rc == 0) {
 				set_stream(tu, t, &m);
 				if (kf_medianstop_stop(&tu->ms, median, t->stream, t->n_stream))
 					stop_trial(t, "EarlyStopped");
@@ -1320,8 +1380,8 @@ static int restore(struct tune *tu, const cJSON *doc, struct kf_err *err)
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
 		t->name = kf_xstrdup(s ? s : "?");
 		t->state = intern_state(cJSON_GetStringValue(cJSON_GetObjectItem(it, "state")));
-		if (!strcmp(t->state, "Running") || !strcmp(t->state, "Killed"))
-			t->state = "Created";
+		if (!strcmp(t->state, "Running"))
+			t->state = "Created";   /* it was running when kf stopped: it starts again */
 		t->u = kf_xcalloc(e->n_params + 1, sizeof *t->u);
 		t->values = kf_xcalloc(e->n_params + 1, sizeof *t->values);
 		cJSON_ArrayForEach(v, u)
@@ -1529,6 +1589,7 @@ int kf_tune_run(struct kf_experiment *e, const struct kf_tune_opts *o, cJSON **d
 	if ((rc = prepare(&tu, err)) < 0)
 		goto out;
 	kf_proc_signals_block(&old);
+	check_end(&tu);   /* a resumed experiment may have ended already */
 	if ((rc = save(&tu, -1, false, err)) == 0)
 		rc = loop(&tu, err);
 	if (rc < 0 && rc != KF_EINTR)

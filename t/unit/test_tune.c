@@ -150,6 +150,49 @@ static void test_model_based_beat_random(void)
 		       r[i] / 5, r_rand / 5);
 }
 
+static double cat_objective(const double *v)
+{
+	/* v[1] is the list index: "adam" (2) is best by far */
+	return (v[0] - 0.3) * (v[0] - 0.3) + (v[1] == 2 ? 0 : 1);
+}
+
+static void test_tpe_categorical(void)
+{
+	struct kf_errlist errs = KF_ERRLIST_INIT;
+	struct kf_experiment *e = make("tpe", "{name: random_state, value: \"3\"}",
+		"  - {name: x, parameterType: double, feasibleSpace: {min: \"0\", max: \"1\"}}\n"
+		"  - {name: opt, parameterType: categorical, feasibleSpace: {list: [sgd, rmsprop, adam, adagrad, nadam]}}\n",
+		40, 1, &errs);
+	struct kf_algo a;
+	struct kf_err err;
+	struct kf_obs hist[40];
+	double us[40 * 2], v[2];
+	int adam = 0;
+
+	kf_err_clear(&err);
+	if (!e || kf_algo_init(&a, e, &err) < 0) {
+		TAP_OK(0, "tpe categorical experiment loads");
+		return;
+	}
+	for (int k = 0; k < 40; k++) {
+		struct kf_suggestion s = { .u = us + k * 2 };
+		size_t idx;
+
+		kf_suggest_next(&a, e, hist, (size_t)k, &s, &err);
+		v[0] = kf_suggest_decode(&e->params[0], s.u[0], NULL);
+		kf_suggest_decode(&e->params[1], s.u[1], &idx);
+		v[1] = (double)idx;
+		hist[k] = (struct kf_obs){ .u = s.u, .y = cat_objective(v), .state = KF_OBS_DONE };
+		if (k >= 10)
+			adam += idx == 2;
+	}
+	TAP_OK(adam >= 21, "tpe: a categorical's best value is chosen in most model-based trials (%d of 30)",
+	       adam);
+	kf_algo_release(&a);
+	kf_experiment_free(e);
+	kf_errlist_release(&errs);
+}
+
 static void test_grid(void)
 {
 	struct kf_errlist errs = KF_ERRLIST_INIT;
@@ -409,6 +452,19 @@ static void test_metrics(void)
 		kf_collect_release(&m);
 	}
 	{
+		const char *one = "{\"accuracy\": 0.875, \"auc\": \"0.9\", \"loss\": 0.3}\n";
+		const char *lines = "{\"loss\": 0.5}\n{\"loss\": 0.25}\n";
+
+		TAP_OK(kf_collect_parse_json(&m, one, strlen(one), names, 2, &err) == 0 &&
+		       kf_collect_value(&m, "accuracy", KF_STRATEGY_MAX, &v) && v == 0.875 &&
+		       kf_collect_count(&m, "auc") == 0 && kf_collect_count(&m, "loss") == 1,
+		       "one JSON object (kf train's metrics.json)");
+		kf_collect_release(&m);
+		TAP_OK(kf_collect_parse_json(&m, lines, strlen(lines), names, 2, &err) == 0 &&
+		       kf_collect_count(&m, "loss") == 2, "JSON: lines when not one document");
+		kf_collect_release(&m);
+	}
+	{
 		const char *k = "{\"metrics\": [{\"name\": \"accuracy\", \"numberValue\": 0.8, \"format\": \"RAW\"}]}";
 
 		TAP_OK(kf_collect_parse_kfp(&m, k, strlen(k), names, 2, &err) == 0 &&
@@ -456,6 +512,7 @@ int main(void)
 	test_decode();
 	test_sobol();
 	test_grid();
+	test_tpe_categorical();
 	test_hyperband();
 	test_medianstop();
 	test_metrics();
