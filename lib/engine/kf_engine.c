@@ -461,6 +461,10 @@ static const char *x_input_value(void *ctx, size_t input)
 {
 	struct xctx *x = ctx;
 
+	/* an input passed as an upstream file has no value, but is present
+	 * ({isPresent}); path-only inputs never reach an {inputValue} */
+	if (!x->t->ins[input].value && x->t->ins[input].path)
+		return "";
 	return x->t->ins[input].value;
 }
 
@@ -664,7 +668,7 @@ static char *cache_key(struct eng *e, struct task *t, const struct prepared *pr)
 	hash_str(&h, "--inputs");
 	for (size_t i = 0; i < c->n_inputs; i++) {
 		hash_str(&h, c->inputs[i].name);
-		hash_str(&h, t->ins[i].value ? t->ins[i].digest : "(absent)");
+		hash_str(&h, t->ins[i].value || t->ins[i].path ? t->ins[i].digest : "(absent)");
 		hash_str(&h, t->ins[i].art_id ? t->ins[i].digest : "");
 	}
 	kf_sha256_final_hex(&h, hex);
