@@ -262,3 +262,12 @@ assert tfdv[:4] == ours[:4] == ["Cash", "Credit Card", "No Charge", "Unknown"]
 assert set(tfdv) <= set(ours) and set(ours) - set(tfdv) == {"Prcard"}
 ' "$tfdv_stats"
 }
+
+@test "analyze: no subcommand, a typo, no data: usage errors" {
+	run_kf -2 analyze
+	assert_output --partial 'usage: kf analyze stats|schema|validate|drift ...'
+	run_kf -2 analyze stat x.csv
+	assert_output --partial 'unknown command "analyze stat" (did you mean "analyze stats"?)'
+	run_kf -2 analyze stats
+	assert_output --partial '"kf analyze stats" needs an argument'
+}

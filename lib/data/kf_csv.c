@@ -769,7 +769,8 @@ int kf_csv_next_batch(struct kf_csv *c, struct kf_csv_batch *b, size_t max_rows,
 			KF_GROW(c->bfields, c->bcap, (n + 1) * row.n);
 		if (n + 1 > c->blines_cap)
 			KF_GROW(c->blines, c->blines_cap, n + 1);
-		memcpy(c->bfields + n * row.n, row.fields, row.n * sizeof *row.fields);
+		if (row.n)   /* a JSON line "{}" before any column has none */
+			memcpy(c->bfields + n * row.n, row.fields, row.n * sizeof *row.fields);
 		c->blines[n++] = row.line;
 		if (n == max_rows)
 			break;

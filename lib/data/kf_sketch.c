@@ -236,13 +236,15 @@ static void spill(struct kf_quant *q)
 	q->en = 0;
 }
 
-void kf_quant_add(struct kf_quant *q, double v)
+void kf_quant_add_n(struct kf_quant *q, double v, uint64_t n)
 {
-	uint64_t bits;
+	uint64_t bits, i;
 	bool found;
 	size_t j;
 
-	q->n++;
+	if (!n)
+		return;
+	q->n += n;
 	q->dirty = true;
 	if (!q->spilled) {
 		if (!q->eslot)
@@ -250,7 +252,7 @@ void kf_quant_add(struct kf_quant *q, double v)
 		/* the last value again (runs of equal values are common) */
 		memcpy(&bits, &v, sizeof bits);
 		if (q->en && q->eslot[q->elast].bits == bits) {
-			q->eslot[q->elast].count++;
+			q->eslot[q->elast].count += n;
 			return;
 		}
 		j = exact_slot(q, bits, &found);
@@ -259,13 +261,19 @@ void kf_quant_add(struct kf_quant *q, double v)
 				q->eslot[j].bits = bits;
 				q->en++;
 			}
-			q->eslot[j].count++;
+			q->eslot[j].count += n;
 			q->elast = j;
 			return;
 		}
 		spill(q);
 	}
-	sketch_add(q, v);
+	for (i = 0; i < n; i++)
+		sketch_add(q, v);
+}
+
+void kf_quant_add(struct kf_quant *q, double v)
+{
+	kf_quant_add_n(q, v, 1);
 }
 
 struct vc {

@@ -62,6 +62,7 @@ struct kf_quant {
 void kf_quant_init(struct kf_quant *q, size_t k);   /* k 0 = KF_QUANT_K */
 void kf_quant_release(struct kf_quant *q);
 void kf_quant_add(struct kf_quant *q, double v);    /* v must not be NaN */
+void kf_quant_add_n(struct kf_quant *q, double v, uint64_t n);   /* v, n times */
 /* The value whose rank is phi * n (0 <= phi <= 1), within kf_quant_err()
  * ranks; NaN when empty. */
 double kf_quant_query(struct kf_quant *q, double phi);

@@ -24,8 +24,107 @@ static struct kf_stats *stats_new(const char *name)
 	return s;
 }
 
+/* A column's numbers by their text while it has few distinct texts: a
+ * repeated text is neither parsed nor looked up as a double again, and its
+ * count reaches the quantile sketch at once when the dictionary is flushed
+ * (at the end, or when the column outgrows it or shows a non-number). */
+#define DICT_MAX 1024
+#define DICT_SLOTS (2 * DICT_MAX)
+#define DICT_TEXT 16
+
+struct dict_slot {
+	uint64_t k[2];      /* the text's key (text_key) */
+	double v;
+	uint64_t count;     /* 0: empty */
+	uint8_t len, type;
+};
+
+struct kf_stats_dict {
+	struct dict_slot slot[DICT_SLOTS];
+	size_t n;
+};
+
+static void dict_flush(struct kf_stats_feature *f)
+{
+	size_t i;
+
+	if (f->dict) {
+		for (i = 0; i < DICT_SLOTS; i++) {
+			const struct dict_slot *d = &f->dict->slot[i];
+
+			if (d->count && isfinite(d->v))
+				kf_quant_add_n(&f->quant, d->v, d->count);
+		}
+		free(f->dict);
+		f->dict = NULL;
+	}
+	f->dict_off = true;
+}
+
+/* A key for a text of 1 to 16 bytes that, with its length, tells it from
+ * any other: fixed-size (overlapping) loads that cover every byte. */
+static inline void text_key(const char *s, size_t len, uint64_t k[2])
+{
+	uint32_t a, b;
+
+	if (len >= 8) {
+		memcpy(&k[0], s, 8);
+		memcpy(&k[1], s + len - 8, 8);
+	} else if (len >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		k[0] = a | (uint64_t)b << 32;
+		k[1] = 0;
+	} else {
+		k[0] = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+		       (uint64_t)(unsigned char)s[len - 1] << 16;
+		k[1] = 0;
+	}
+}
+
+/* Classify s into *t and *dv; true when its count is kept in the
+ * dictionary (then the quantile sketch must not see it now). */
+static inline bool dict_add(struct kf_stats_feature *f, const char *s, size_t len, enum kf_csv_type *t,
+			    double *dv)
+{
+	struct kf_stats_dict *d = f->dict;
+	uint64_t k[2];
+	size_t j;
+
+	if (f->dict_off || len > DICT_TEXT || f->counting_strings) {
+		*t = kf_csv_classify(s, len, NULL, dv);
+		if (f->counting_strings && !f->dict_off)
+			dict_flush(f);
+		return false;
+	}
+	if (!d)
+		d = f->dict = kf_xcalloc(1, sizeof *d);
+	text_key(s, len, k);
+	for (j = (size_t)(((k[0] * 0x9e3779b97f4a7c15ull) ^ (k[1] * 0xc2b2ae3d27d4eb4full) ^ len) >> 40) &
+		 (DICT_SLOTS - 1);
+	     d->slot[j].count; j = (j + 1) & (DICT_SLOTS - 1)) {
+		struct dict_slot *e = &d->slot[j];
+
+		if (e->k[0] == k[0] && e->k[1] == k[1] && e->len == len) {
+			e->count++;
+			*t = (enum kf_csv_type)e->type;
+			*dv = e->v;
+			return true;
+		}
+	}
+	*t = kf_csv_classify(s, len, NULL, dv);
+	if ((*t != KF_CSV_INT && *t != KF_CSV_FLOAT) || d->n == DICT_MAX) {
+		dict_flush(f);
+		return false;
+	}
+	d->slot[j] = (struct dict_slot){ { k[0], k[1] }, *dv, 1, (uint8_t)len, (uint8_t)*t };
+	d->n++;
+	return true;
+}
+
 static void feature_release(struct kf_stats_feature *f)
 {
+	free(f->dict);
 	free(f->name);
 	kf_quant_release(&f->quant);
 	kf_freq_release(&f->freq);
@@ -78,7 +177,7 @@ struct kf_stats_feature *kf_stats_find(const struct kf_stats *s, const char *nam
 	return NULL;
 }
 
-static inline void add_number(struct kf_stats_feature *f, double v)
+static inline void add_number(struct kf_stats_feature *f, double v, bool counted)
 {
 	double d;
 
@@ -107,27 +206,29 @@ static inline void add_number(struct kf_stats_feature *f, double v)
 		f->max = v;
 	if (v == 0)
 		f->zeros++;
-	kf_quant_add(&f->quant, v);
+	if (!counted)
+		kf_quant_add(&f->quant, v);
 }
 
 static inline void add_value(struct kf_stats_feature *f, const char *s, size_t len)
 {
 	enum kf_csv_type t;
 	double dv = 0;
+	bool counted;
 
-	t = kf_csv_classify(s, len, NULL, &dv);
-	if (t == KF_CSV_MISSING)
+	if (len == 0)
 		return;
+	counted = dict_add(f, s, len, &t, &dv);
 	f->present++;
 	f->type = kf_csv_type_join(f->type, t);
 	switch (t) {
 	case KF_CSV_INT:
 		f->n_int++;
-		add_number(f, dv);
+		add_number(f, dv, counted);
 		break;
 	case KF_CSV_FLOAT:
 		f->n_float++;
-		add_number(f, dv);
+		add_number(f, dv, counted);
 		break;
 	case KF_CSV_BOOL:
 		f->n_bool++;
@@ -136,6 +237,7 @@ static inline void add_value(struct kf_stats_feature *f, const char *s, size_t l
 	case KF_CSV_STRING:
 		f->n_string++;
 		f->counting_strings = true;
+		dict_flush(f);
 		break;
 	case KF_CSV_MISSING:
 		break;
@@ -434,6 +536,7 @@ static void finish(struct kf_stats *s)
 		struct kf_stats_feature *f = &s->f[i];
 		double n = (double)f->finite, m;
 
+		dict_flush(f);
 		if (!f->finite)
 			continue;
 		m = f->s1 / n;

@@ -38,6 +38,7 @@
 
 struct kf_err;
 struct kf_strv;
+struct kf_stats_dict;
 
 #define KF_STATS_MAX_SLICES 100
 #define KF_STATS_TOP 20          /* top values in the output */
@@ -54,6 +55,8 @@ struct kf_stats_feature {
 	double shift, s1, s2;         /* sums of (v - shift) and its square, shift = the first value */
 	double mean, m2, min, max;    /* over the finite values (mean, m2 set by kf_stats_compute) */
 	struct kf_quant quant;
+	struct kf_stats_dict *dict;   /* numbers by their text while few (see kf_stats.c) */
+	bool dict_off;
 	/* strings and booleans */
 	bool counting_strings;
 	struct kf_freq freq;

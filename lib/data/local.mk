@@ -30,6 +30,7 @@ if HAVE_CLANG
 t/fuzz/fuzz_csv: $(FUZZ_CSV_SRCS:%=$(srcdir)/%)
 	@mkdir -p t/fuzz
 	$(CLANG) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined \
 		-I$(top_srcdir)/lib -I$(top_builddir) $(CJSON_CFLAGS) $(ARCHIVE_CFLAGS) \
 		-o $@ $(FUZZ_CSV_SRCS:%=$(srcdir)/%) $(CJSON_LIBS) $(ARCHIVE_LIBS) -lm
 

@@ -384,6 +384,21 @@ static void test_jsonl(void)
 	       "JSON Lines by content; a non-object names its line: %s", errbuf);
 	free(p);
 
+	p = WRITE_LIT("empty-first.jsonl", "{}\n{\"a\": 1}\n");
+	{
+		struct kf_csv_batch b;
+		struct kf_err err;
+		size_t total = 0;
+
+		kf_err_clear(&err);
+		rc = kf_csv_open(&c, p, NULL, &err);
+		while (rc == 0 && kf_csv_next_batch(c, &b, 10, &err) > 0)
+			total += b.nrows;
+		TAP_OK(total == 2 && kf_csv_ncols(c) == 1, "JSON Lines: an empty object before any column, in batches");
+		kf_csv_free(c);
+	}
+	free(p);
+
 	p = WRITE_LIT("broken.jsonl", "{\"k\": 1}\n{\"k\": \n{\"k\": 3}\n");
 	{
 		struct kf_csv_opts opts = { 0 };

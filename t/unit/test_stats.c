@@ -292,6 +292,55 @@ static void test_threads(void)
 	free(p);
 }
 
+/* The per-column dictionary of short number texts changes nothing: a
+ * column of short texts and the same numbers written long (past the
+ * dictionary's 16 bytes) have the same statistics. */
+static void test_dict(void)
+{
+	struct kf_buf text = KF_BUF_INIT;
+	struct kf_stats_result r;
+	struct kf_err err;
+	const char *paths[1];
+	struct kf_stats_feature *fa, *fb;
+	char *p;
+	size_t i;
+	int same = 1, q;
+
+	kf_buf_adds(&text, "a,b,big,bigl,turn\n");
+	for (i = 0; i < 50000; i++) {
+		long v = (long)(rng() % 900) - 450;
+		long w = (long)(rng() % 5000);
+
+		kf_buf_printf(&text, "%ld%s,%+020ld%s,%ld,%019ld,%s\n", v, i % 3 ? "" : ".0", v, i % 3 ? "" : ".0",
+			      w, w, i < 40000 ? (i % 2 ? "1.5" : "2") : "x");
+	}
+	p = write_file("dict.csv", text.data);
+	paths[0] = p;
+	kf_err_clear(&err);
+	kf_stats_compute(&r, paths, 1, NULL, &err);
+	fa = kf_stats_find(r.all, "a");
+	fb = kf_stats_find(r.all, "b");
+	same = fa->present == fb->present && fa->n_int == fb->n_int && fa->n_float == fb->n_float &&
+	       fa->mean == fb->mean && fa->m2 == fb->m2 && fa->min == fb->min && fa->max == fb->max &&
+	       fa->zeros == fb->zeros && kf_quant_err(&fa->quant) == 0 && kf_quant_err(&fb->quant) == 0;
+	for (q = 0; q <= 20; q++)
+		same &= kf_quant_query(&fa->quant, q / 20.0) == kf_quant_query(&fb->quant, q / 20.0);
+	TAP_OK(same, "short texts (dictionary) and long texts (parsed each time): the same statistics");
+	fa = kf_stats_find(r.all, "big");
+	fb = kf_stats_find(r.all, "bigl");
+	TAP_OK(fa->present == 50000 && fa->mean == fb->mean && fa->min == fb->min && fa->max == fb->max &&
+	       fa->n_int == fb->n_int && kf_quant_err(&fa->quant) <= 50000 * 5 / 4096,
+	       "past the dictionary's size: the same numbers, quantiles within the sketch's bound (%llu %.17g %.17g)",
+	       (unsigned long long)kf_quant_err(&fa->quant), fa->mean, fb->mean);
+	fa = kf_stats_find(r.all, "turn");
+	TAP_OK(fa->type == KF_CSV_STRING && fa->n_float == 20000 && fa->n_int == 20000 && fa->n_string == 10000 &&
+	       fa->finite == 40000 && fa->mean == 1.75 && kf_quant_query(&fa->quant, 0.25) == 1.5 &&
+	       kf_quant_query(&fa->quant, 0.75) == 2, "numbers then strings: the numbers all counted");
+	kf_stats_result_release(&r);
+	kf_buf_release(&text);
+	free(p);
+}
+
 static void test_schema(void)
 {
 	static const char pbtxt[] =
@@ -433,6 +482,7 @@ int main(void)
 	test_hll_freq();
 	test_stats();
 	test_threads();
+	test_dict();
 	test_schema();
 	test_validate_drift();
 	kf_err_clear(&err);
