@@ -589,8 +589,8 @@ static const struct kf_cmd kf_cmd_analyze_drift = {
 
 const struct kf_cmd kf_cmd_analyze = {
 	.name = "analyze",
-	.summary = "data statistics, schema, validation and drift",
-	.usage = "analyze stats|schema|validate|drift ...",
+	.summary = "data statistics, schema, validation and drift; model evaluation and blessing",
+	.usage = "analyze stats|schema|validate|drift|model ...",
 	.subs = (const struct kf_cmd *const[]){
 		&kf_cmd_analyze_stats, &kf_cmd_analyze_schema, &kf_cmd_analyze_validate,
 		&kf_cmd_analyze_drift, &kf_cmd_analyze_model, NULL,
