@@ -14,3 +14,8 @@ check_PROGRAMS += t/unit/test_util
 t_unit_test_util_SOURCES = t/unit/test_util.c t/unit/kf_tap.h
 t_unit_test_util_LDADD = $(KF_LIBS)
 TESTS += t/unit/test_util
+
+check_PROGRAMS += t/unit/test_yaml_emit
+t_unit_test_yaml_emit_SOURCES = t/unit/test_yaml_emit.c t/unit/kf_tap.h
+t_unit_test_yaml_emit_LDADD = $(KF_LIBS)
+TESTS += t/unit/test_yaml_emit
