@@ -572,6 +572,12 @@ int kf_yaml_emit_events(const cJSON *doc, struct kf_buf *out, struct kf_err *err
  * literal blocks libyaml would double-quote or mark with "+" -- makes it
  * give up, and the document goes through libyaml instead. */
 
+/* cJSON_IsObject and friends are calls into the shared library, per node */
+#define JTYPE(j) ((j)->type & 0xff)
+#define IS_OBJ(j) (JTYPE(j) == cJSON_Object)
+#define IS_ARR(j) (JTYPE(j) == cJSON_Array)
+#define IS_STR(j) (JTYPE(j) == cJSON_String && (j)->valuestring)
+
 enum wstyle { W_PLAIN, W_SINGLE, W_LITERAL, W_SLOW };
 
 struct ywriter {
@@ -606,6 +612,38 @@ static bool is_plain_indicator(unsigned char c)
 	return c && strchr("#,[]{}&*!|>'\"%@`", c);
 }
 
+/* kf_yaml_resolve_11(s) != KF_YS_STRING, quickly: only what starts like a
+ * number and the null/bool words resolve to anything but a string. */
+static bool may_resolve(const char *s, size_t n)
+{
+	static const char *const words[] = {
+		"~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
+		"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
+		"off", "Off", "OFF",
+	};
+	size_t i;
+
+	if (strchr("0123456789+-.", s[0]))
+		return kf_yaml_resolve_11(s) != KF_YS_STRING;
+	if (n > 5)
+		return false;
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i][0] == s[0] && !strcmp(words[i], s))
+			return true;
+	return false;
+}
+
+/* Byte classes: anything but printable ASCII and '\n' sends the document
+ * to libyaml; C_QUOTE bytes make needs_quotes true. */
+enum { C_BAD = 1, C_NL = 2, C_QUOTE = 4 };
+
+static inline unsigned byte_class(unsigned char c)
+{
+	if (c - 0x20u > 0x5eu)
+		return c == '\n' ? C_NL : C_BAD;
+	return c == '{' || c == '}' || c == '#' || c == '\'' || c == '"' ? C_QUOTE : 0;
+}
+
 /* The style libyaml ends up with for a string (kf_yaml_emit_events asks for
  * literal when it holds a newline, single quotes when needs_quotes, else
  * plain where the analysis allows it). */
@@ -613,20 +651,15 @@ static enum wstyle string_style(const char *s, size_t *lenp, bool key)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n, i;
-	bool nl = false, quote = false, plain = true;
+	unsigned cls = 0;
+	bool plain = true;
 
-	for (n = 0; p[n]; n++) {
-		unsigned char c = p[n];
-
-		if (c == '\n')
-			nl = true;
-		else if (c < 0x20 || c > 0x7e)
-			return W_SLOW;
-		else if (c == '{' || c == '}' || c == '#' || c == '\'' || c == '"')
-			quote = true;
-	}
+	for (n = 0; p[n]; n++)
+		cls |= byte_class(p[n]);
 	*lenp = n;
-	if (nl) {
+	if (cls & C_BAD)
+		return W_SLOW;
+	if (cls & C_NL) {
 		if (key)
 			return W_SLOW;
 		/* trailing space or a space before a break: libyaml double-quotes;
@@ -641,7 +674,9 @@ static enum wstyle string_style(const char *s, size_t *lenp, bool key)
 		return W_SINGLE;
 	if (key && n > 128)
 		return W_SLOW;
-	if (quote || p[0] == ' ' || p[n - 1] == ' ' || kf_yaml_resolve_11(s) != KF_YS_STRING)
+	if ((cls & C_QUOTE) || p[0] == ' ' || p[n - 1] == ' ')
+		return W_SINGLE;
+	if (may_resolve(s, n))
 		return W_SINGLE;
 	if (n >= 3 && ((p[0] == '-' && p[1] == '-' && p[2] == '-') ||
 		       (p[0] == '.' && p[1] == '.' && p[2] == '.')))
@@ -710,7 +745,7 @@ static bool w_scalar(struct ywriter *w, const cJSON *j, int indent)
 	const char *t;
 	size_t n;
 
-	if (cJSON_IsString(j)) {
+	if (IS_STR(j)) {
 		t = j->valuestring;
 		switch (string_style(t, &n, false)) {
 		case W_PLAIN:
@@ -751,7 +786,7 @@ static bool w_map(struct ywriter *w, const cJSON *j, int indent, bool inline_fir
 
 	for (c = j->child; c; c = c->next) {
 		const char *k = c->string ? c->string : "";
-		bool coll = (cJSON_IsObject(c) || cJSON_IsArray(c)) && c->child;
+		bool coll = (IS_OBJ(c) || IS_ARR(c)) && c->child;
 
 		if (c != j->child || !inline_first)
 			w_spaces(w, indent);
@@ -768,7 +803,7 @@ static bool w_map(struct ywriter *w, const cJSON *j, int indent, bool inline_fir
 		if (coll) {
 			w_add(w, ":\n", 2);
 			/* sequences in a map are not indented (libyaml's "indentless") */
-			if (!w_node(w, c, cJSON_IsArray(c) ? indent : indent + 2, false))
+			if (!w_node(w, c, IS_ARR(c) ? indent : indent + 2, false))
 				return false;
 		} else {
 			w_add(w, ": ", 2);
@@ -797,14 +832,14 @@ static bool w_seq(struct ywriter *w, const cJSON *j, int indent, bool inline_fir
  * line; a collection starts on it when inline_first. */
 static bool w_node(struct ywriter *w, const cJSON *j, int indent, bool inline_first)
 {
-	if (cJSON_IsObject(j)) {
+	if (IS_OBJ(j)) {
 		if (!j->child) {
 			w_add(w, "{}\n", 3);
 			return true;
 		}
 		return w_map(w, j, indent, inline_first);
 	}
-	if (cJSON_IsArray(j)) {
+	if (IS_ARR(j)) {
 		if (!j->child) {
 			w_add(w, "[]\n", 3);
 			return true;
@@ -820,7 +855,7 @@ int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
 	size_t mark = out->len;
 
 	/* a root scalar or empty root gets document markers from libyaml */
-	if ((cJSON_IsObject(doc) || cJSON_IsArray(doc)) && doc->child &&
+	if (doc && (IS_OBJ(doc) || IS_ARR(doc)) && doc->child &&
 	    w_node(&w, doc, 0, false))
 		return 0;
 	out->len = mark;
