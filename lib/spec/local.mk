@@ -8,7 +8,7 @@ check_PROGRAMS += t/unit/test_spec
 t_unit_test_spec_SOURCES = t/unit/test_spec.c t/unit/kf_tap.h
 t_unit_test_spec_LDADD = $(KF_LIBS)
 TESTS += t/unit/test_spec
-TESTS += t/1001-compile.bats t/1002-spec-errors.bats
+TESTS += t/1001-compile.bats t/1002-spec-errors.bats t/1005-lazy-libs.bats
 EXTRA_DIST += t/1001-compile.bats t/1002-spec-errors.bats
 
 # libFuzzer target for the spec + component loader (clang only): the library
