@@ -354,7 +354,7 @@ struct emitter {
 	/* per component (index in p->components): its component_spec and
 	 * component_ref annotations, serialised once however many steps use it */
 	struct comp_slot *comps;
-	char **spec_json, **ref_json;
+	const char **spec_json, **ref_json;   /* held by the first template's nodes */
 };
 
 static void add_template(struct emitter *em, const char *name, cJSON *t)
@@ -540,16 +540,19 @@ static size_t component_index(const struct emitter *em, const struct kf_componen
 	return hit ? (size_t)(hit - em->comps) : em->p->n_components;
 }
 
-/* The component_spec and component_ref annotations of c, cached. */
+/* The component_spec and component_ref annotations of c. The first
+ * template of a component owns the strings; the others reference them
+ * (cJSON_CreateStringReference), so a component used by 10,000 steps is
+ * serialised and stored once. The tree must be deleted as a whole. */
 static void component_annotations(struct emitter *em, const struct kf_component *c, cJSON *ann)
 {
 	size_t i = component_index(em, c);
 	char *spec, *ref_s;
-	cJSON *ref;
+	cJSON *ref, *a, *b;
 
 	if (i < em->p->n_components && em->spec_json[i]) {
-		ADD_STR(ann, LABEL "component_spec", em->spec_json[i]);
-		ADD_STR(ann, LABEL "component_ref", em->ref_json[i]);
+		ADD_ITEM(ann, LABEL "component_spec", cJSON_CreateStringReference(em->spec_json[i]));
+		ADD_ITEM(ann, LABEL "component_ref", cJSON_CreateStringReference(em->ref_json[i]));
 		return;
 	}
 	spec = kf_argo_pyjson(c->spec);
@@ -559,14 +562,13 @@ static void component_annotations(struct emitter *em, const struct kf_component 
 		ADD_STR(ref, "url", c->url);
 	ref_s = kf_argo_pyjson(ref);
 	cJSON_Delete(ref);
-	ADD_STR(ann, LABEL "component_spec", spec);
-	ADD_STR(ann, LABEL "component_ref", ref_s);
+	a = ADD_STR(ann, LABEL "component_spec", spec);
+	b = ADD_STR(ann, LABEL "component_ref", ref_s);
+	free(spec);
+	free(ref_s);
 	if (i < em->p->n_components) {
-		em->spec_json[i] = spec;
-		em->ref_json[i] = ref_s;
-	} else {
-		free(spec);
-		free(ref_s);
+		em->spec_json[i] = a->valuestring;
+		em->ref_json[i] = b->valuestring;
 	}
 }
 
@@ -1307,11 +1309,7 @@ static void emitter_release(struct emitter *em)
 		cJSON_Delete(em->tmpls[i].t);
 	}
 	free(em->tmpls);
-	for (i = 0; em->spec_json && i < em->p->n_components; i++) {
-		free(em->spec_json[i]);
-		free(em->ref_json[i]);
-	}
-	free(em->spec_json);
+	free(em->spec_json);   /* the strings are the tree's */
 	free(em->ref_json);
 	free(em->comps);
 	nameset_release(&em->used);

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -580,8 +581,21 @@ int kf_yaml_emit_events(const cJSON *doc, struct kf_buf *out, struct kf_err *err
 
 enum wstyle { W_PLAIN, W_SINGLE, W_LITERAL, W_SLOW };
 
+/* Long strings often repeat by address (a compiled workflow references
+ * each component's spec from every template that uses it): their style is
+ * remembered here rather than scanned again. */
+#define STYLE_CACHE 64
+#define STYLE_CACHE_MIN 256
+
+struct style_memo {
+	const char *s;
+	size_t len;
+	enum wstyle style;
+};
+
 struct ywriter {
 	struct kf_buf *b;
+	struct style_memo memo[STYLE_CACHE];
 };
 
 static inline void w_add(struct ywriter *w, const char *s, size_t n)
@@ -697,6 +711,24 @@ static enum wstyle string_style(const char *s, size_t *lenp, bool key)
 	return plain ? W_PLAIN : W_SINGLE;
 }
 
+static enum wstyle value_style(struct ywriter *w, const char *s, size_t *lenp)
+{
+	struct style_memo *m = &w->memo[((uintptr_t)s >> 4) % STYLE_CACHE];
+	enum wstyle st;
+
+	if (m->s == s) {
+		*lenp = m->len;
+		return m->style;
+	}
+	st = string_style(s, lenp, false);
+	if (*lenp >= STYLE_CACHE_MIN) {
+		m->s = s;
+		m->len = *lenp;
+		m->style = st;
+	}
+	return st;
+}
+
 static void w_single(struct ywriter *w, const char *s, size_t n)
 {
 	const char *q;
@@ -747,7 +779,7 @@ static bool w_scalar(struct ywriter *w, const cJSON *j, int indent)
 
 	if (IS_STR(j)) {
 		t = j->valuestring;
-		switch (string_style(t, &n, false)) {
+		switch (value_style(w, t, &n)) {
 		case W_PLAIN:
 			w_add(w, t, n);
 			break;
@@ -851,7 +883,7 @@ static bool w_node(struct ywriter *w, const cJSON *j, int indent, bool inline_fi
 
 int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
 {
-	struct ywriter w = { out };
+	struct ywriter w = { out, { { NULL, 0, W_PLAIN } } };
 	size_t mark = out->len;
 
 	/* a root scalar or empty root gets document markers from libyaml */
