@@ -1,15 +1,16 @@
 #!/usr/bin/env bats
-# libcurl and libarchive are loaded on first use (lib/util/kf_dl.h): kf links
+# libcurl, libarchive and libxgboost are loaded on first use (lib/util/kf_dl.h): kf links
 # neither, and a missing one is a clear environment error, not a crash.
 
 load test_helper
 
-@test "kf links neither libcurl nor libarchive" {
+@test "kf links none of libcurl, libarchive, libxgboost" {
 	command -v ldd >/dev/null || skip "needs ldd"
 	run ldd "$KF_BIN"
 	assert_success
 	refute_output --partial libcurl
 	refute_output --partial libarchive
+	refute_output --partial libxgboost
 	# and still packs with libarchive when asked
 	cp -r "$KF_SRCDIR/examples/basic" b
 	run_kf -0 compile b/sequential.yaml -o p.tar.gz

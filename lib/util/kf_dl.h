@@ -1,13 +1,15 @@
-/* kf_dl: libcurl and libarchive, loaded on first use.
+/* kf_dl: libcurl, libarchive and libxgboost, loaded on first use.
  *
  * Linking them costs every kf process ~30 shared libraries (TLS, Kerberos,
  * LDAP, ICU, compressors...) and most of its start-up, for the few commands
- * that fetch or pack. kf links neither: kf_dl_curl.c and kf_dl_archive.c
- * define the curl_* and archive_* functions kf calls, with the prototypes of
- * <curl/curl.h> and <archive.h>, and each forwards to the real one, found
- * with dlopen/dlsym the first time any is called. Code that uses them
- * includes the usual headers and changes nothing, except that it should
- * call kf_dl_curl / kf_dl_archive before the first use: they return 0, or
+ * that fetch, pack or train (libxgboost adds libstdc++, libgomp and their
+ * constructors). kf links none of them: kf_dl_curl.c, kf_dl_archive.c and
+ * kf_dl_xgboost.c define the curl_*, archive_* and XGB* functions kf calls,
+ * with the prototypes of <curl/curl.h>, <archive.h> and <xgboost/c_api.h>,
+ * and each forwards to the real one, found with dlopen/dlsym the first time
+ * any is called. Code that uses them includes the usual headers and changes
+ * nothing, except that it should call kf_dl_curl / kf_dl_archive /
+ * kf_dl_xgboost before the first use: they return 0, or
  * KF_EENV with "libcurl.so.4 not found: install libcurl4" (exit 3). Without
  * that call a missing library makes the constructors (curl_easy_init,
  * archive_read_new...) return NULL and everything else fail, never crash.
@@ -19,6 +21,7 @@ struct kf_err;
 
 int kf_dl_curl(struct kf_err *err);
 int kf_dl_archive(struct kf_err *err);
+int kf_dl_xgboost(struct kf_err *err);   /* libxgboost.so.0, when built with it */
 
 /* ---- for the forwarding modules ---------------------------------------- */
 

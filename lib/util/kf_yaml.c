@@ -581,11 +581,13 @@ int kf_yaml_emit_events(const cJSON *doc, struct kf_buf *out, struct kf_err *err
 
 enum wstyle { W_PLAIN, W_SINGLE, W_LITERAL, W_SLOW };
 
-/* Long strings often repeat by address (a compiled workflow references
- * each component's spec from every template that uses it): their style is
- * remembered here rather than scanned again. */
-#define STYLE_CACHE 64
-#define STYLE_CACHE_MIN 256
+/* Strings often repeat by address (keys are literals, a compiled workflow
+ * references each component's spec from every template that uses it):
+ * their style is remembered here rather than worked out again. The
+ * document does not change while it is written, so an address stands for
+ * its text. Keys and values are remembered apart (keys cannot be literal
+ * blocks). */
+#define STYLE_CACHE 256
 
 struct style_memo {
 	const char *s;
@@ -595,7 +597,7 @@ struct style_memo {
 
 struct ywriter {
 	struct kf_buf *b;
-	struct style_memo memo[STYLE_CACHE];
+	struct style_memo memo[2][STYLE_CACHE];
 };
 
 static inline void w_add(struct ywriter *w, const char *s, size_t n)
@@ -711,22 +713,16 @@ static enum wstyle string_style(const char *s, size_t *lenp, bool key)
 	return plain ? W_PLAIN : W_SINGLE;
 }
 
-static enum wstyle value_style(struct ywriter *w, const char *s, size_t *lenp)
+static enum wstyle memo_style(struct ywriter *w, const char *s, size_t *lenp, bool key)
 {
-	struct style_memo *m = &w->memo[((uintptr_t)s >> 4) % STYLE_CACHE];
-	enum wstyle st;
+	struct style_memo *m = &w->memo[key][((uintptr_t)s >> 3) % STYLE_CACHE];
 
-	if (m->s == s) {
-		*lenp = m->len;
-		return m->style;
-	}
-	st = string_style(s, lenp, false);
-	if (*lenp >= STYLE_CACHE_MIN) {
+	if (m->s != s) {
 		m->s = s;
-		m->len = *lenp;
-		m->style = st;
+		m->style = string_style(s, &m->len, key);
 	}
-	return st;
+	*lenp = m->len;
+	return m->style;
 }
 
 static void w_single(struct ywriter *w, const char *s, size_t n)
@@ -779,7 +775,7 @@ static bool w_scalar(struct ywriter *w, const cJSON *j, int indent)
 
 	if (IS_STR(j)) {
 		t = j->valuestring;
-		switch (value_style(w, t, &n)) {
+		switch (memo_style(w, t, &n, false)) {
 		case W_PLAIN:
 			w_add(w, t, n);
 			break;
@@ -822,7 +818,7 @@ static bool w_map(struct ywriter *w, const cJSON *j, int indent, bool inline_fir
 
 		if (c != j->child || !inline_first)
 			w_spaces(w, indent);
-		switch (string_style(k, &n, true)) {
+		switch (memo_style(w, k, &n, true)) {
 		case W_PLAIN:
 			w_add(w, k, n);
 			break;
@@ -883,8 +879,11 @@ static bool w_node(struct ywriter *w, const cJSON *j, int indent, bool inline_fi
 
 int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
 {
-	struct ywriter w = { out, { { NULL, 0, W_PLAIN } } };
+	struct ywriter w;
 	size_t mark = out->len;
+
+	memset(&w, 0, sizeof w);
+	w.b = out;
 
 	/* a root scalar or empty root gets document markers from libyaml */
 	if (doc && (IS_OBJ(doc) || IS_ARR(doc)) && doc->child &&
