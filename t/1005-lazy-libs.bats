@@ -1,16 +1,17 @@
 #!/usr/bin/env bats
-# libcurl, libarchive and libxgboost are loaded on first use (lib/util/kf_dl.h): kf links
+# libcurl, libarchive, libxgboost and libmicrohttpd are loaded on first use (lib/util/kf_dl.h): kf links
 # neither, and a missing one is a clear environment error, not a crash.
 
 load test_helper
 
-@test "kf links none of libcurl, libarchive, libxgboost" {
+@test "kf links none of libcurl, libarchive, libxgboost, libmicrohttpd" {
 	command -v ldd >/dev/null || skip "needs ldd"
 	run ldd "$KF_BIN"
 	assert_success
 	refute_output --partial libcurl
 	refute_output --partial libarchive
 	refute_output --partial libxgboost
+	refute_output --partial libmicrohttpd
 	# and still packs with libarchive when asked
 	cp -r "$KF_SRCDIR/examples/basic" b
 	run_kf -0 compile b/sequential.yaml -o p.tar.gz

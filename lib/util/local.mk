@@ -2,7 +2,7 @@
 libkf_a_SOURCES += \
 	lib/util/kf_buf.c lib/util/kf_buf.h \
 	lib/util/kf_dl.c lib/util/kf_dl.h lib/util/kf_dl_curl.c lib/util/kf_dl_archive.c \
-	lib/util/kf_dl_xgboost.c \
+	lib/util/kf_dl_xgboost.c lib/util/kf_dl_microhttpd.c \
 	lib/util/kf_err.c lib/util/kf_err.h \
 	lib/util/kf_fs.c lib/util/kf_fs.h \
 	lib/util/kf_mem.c lib/util/kf_mem.h \
