@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,22 @@
 #include "util/kf_yaml.h"
 
 #define LABEL "pipelines.kubeflow.org/"
+
+/* Keys written here are string literals (the "" k below refuses anything
+ * else): cJSON keeps them without a copy, one allocation less per member
+ * of a tree that has hundreds of thousands. */
+static cJSON *cs_item(cJSON *o, const char *k, cJSON *v)
+{
+	cJSON_AddItemToObjectCS(o, k, v);
+	return v;
+}
+
+#define ADD_ITEM(o, k, v) cs_item((o), "" k, (v))
+#define ADD_STR(o, k, v) cs_item((o), "" k, cJSON_CreateString(v))
+#define ADD_NUM(o, k, v) cs_item((o), "" k, cJSON_CreateNumber(v))
+#define ADD_BOOL(o, k, v) cs_item((o), "" k, cJSON_CreateBool(v))
+#define ADD_OBJ(o, k) cs_item((o), "" k, cJSON_CreateObject())
+#define ADD_ARR(o, k) cs_item((o), "" k, cJSON_CreateArray())
 
 /* ---- Python-style JSON ---------------------------------------------- */
 
@@ -319,6 +337,10 @@ struct tmpl_entry {
 	cJSON *t;
 };
 
+struct comp_slot {
+	const struct kf_component *c;
+};
+
 struct emitter {
 	const struct kf_pipeline *p;
 	struct plan *plans;
@@ -329,6 +351,10 @@ struct emitter {
 	int counter;
 	const char *top;         /* the DAG holding the steps */
 	struct srcset top_params;
+	/* per component (index in p->components): its component_spec and
+	 * component_ref annotations, serialised once however many steps use it */
+	struct comp_slot *comps;
+	const char **spec_json, **ref_json;   /* held by the first template's nodes */
 };
 
 static void add_template(struct emitter *em, const char *name, cJSON *t)
@@ -477,7 +503,7 @@ static cJSON *named(const char *name)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "name", name);
+	ADD_STR(o, "name", name);
 	return o;
 }
 
@@ -497,24 +523,67 @@ static void add_pyjson(cJSON *obj, const char *key, const cJSON *j)
 	free(s);
 }
 
-static cJSON *template_metadata(const struct kf_step *s, char **values)
+static int cmp_comp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct comp_slot *)a)->c, y = (uintptr_t)((const struct comp_slot *)b)->c;
+
+	return x < y ? -1 : x > y;
+}
+
+/* c's slot in em->comps (sorted by address: inline components make as many
+ * components as steps, so no linear search), or n_components. */
+static size_t component_index(const struct emitter *em, const struct kf_component *c)
+{
+	struct comp_slot key = { c }, *hit;
+
+	hit = bsearch(&key, em->comps, em->p->n_components, sizeof *em->comps, cmp_comp);
+	return hit ? (size_t)(hit - em->comps) : em->p->n_components;
+}
+
+/* The component_spec and component_ref annotations of c. The first
+ * template of a component owns the strings; the others reference them
+ * (cJSON_CreateStringReference), so a component used by 10,000 steps is
+ * serialised and stored once. The tree must be deleted as a whole. */
+static void component_annotations(struct emitter *em, const struct kf_component *c, cJSON *ann)
+{
+	size_t i = component_index(em, c);
+	char *spec, *ref_s;
+	cJSON *ref, *a, *b;
+
+	if (i < em->p->n_components && em->spec_json[i]) {
+		ADD_ITEM(ann, LABEL "component_spec", cJSON_CreateStringReference(em->spec_json[i]));
+		ADD_ITEM(ann, LABEL "component_ref", cJSON_CreateStringReference(em->ref_json[i]));
+		return;
+	}
+	spec = kf_argo_pyjson(c->spec);
+	ref = cJSON_CreateObject();
+	ADD_STR(ref, "digest", c->digest);
+	if (c->url)
+		ADD_STR(ref, "url", c->url);
+	ref_s = kf_argo_pyjson(ref);
+	cJSON_Delete(ref);
+	a = ADD_STR(ann, LABEL "component_spec", spec);
+	b = ADD_STR(ann, LABEL "component_ref", ref_s);
+	free(spec);
+	free(ref_s);
+	if (i < em->p->n_components) {
+		em->spec_json[i] = a->valuestring;
+		em->ref_json[i] = b->valuestring;
+	}
+}
+
+static cJSON *template_metadata(struct emitter *em, const struct kf_step *s, char **values)
 {
 	const struct kf_component *c = s->component;
-	cJSON *md = cJSON_CreateObject(), *labels, *ann, *ref, *args;
+	cJSON *md = cJSON_CreateObject(), *labels, *ann, *args;
 	size_t i;
 
-	labels = cJSON_AddObjectToObject(md, "labels");
-	cJSON_AddStringToObject(labels, LABEL "kfp_sdk_version", KF_ARGO_KFP_SDK_VERSION);
-	cJSON_AddStringToObject(labels, LABEL "pipeline-sdk-type", "kfp");
-	cJSON_AddStringToObject(labels, LABEL "enable_caching", s->cache ? "true" : "false");
-	ann = cJSON_AddObjectToObject(md, "annotations");
-	add_pyjson(ann, LABEL "component_spec", c->spec);
-	ref = cJSON_CreateObject();
-	cJSON_AddStringToObject(ref, "digest", c->digest);
-	if (c->url)
-		cJSON_AddStringToObject(ref, "url", c->url);
-	add_pyjson(ann, LABEL "component_ref", ref);
-	cJSON_Delete(ref);
+	labels = ADD_OBJ(md, "labels");
+	ADD_STR(labels, LABEL "kfp_sdk_version", KF_ARGO_KFP_SDK_VERSION);
+	ADD_STR(labels, LABEL "pipeline-sdk-type", "kfp");
+	ADD_STR(labels, LABEL "enable_caching", s->cache ? "true" : "false");
+	ann = ADD_OBJ(md, "annotations");
+	component_annotations(em, c, ann);
 	/* the arguments passed as values, as KFP records them for the UI */
 	args = cJSON_CreateObject();
 	for (i = 0; i < s->n_args; i++) {
@@ -527,7 +596,7 @@ static cJSON *template_metadata(const struct kf_step *s, char **values)
 		add_pyjson(ann, LABEL "arguments.parameters", args);
 	cJSON_Delete(args);
 	if (!s->cache)
-		cJSON_AddStringToObject(ann, LABEL "max_cache_staleness", "P0D");
+		ADD_STR(ann, LABEL "max_cache_staleness", "P0D");
 	return md;
 }
 
@@ -539,21 +608,21 @@ static cJSON *resources(const struct kf_step *s)
 	if (!s->cpu && !s->memory && !s->gpu)
 		return NULL;
 	r = cJSON_CreateObject();
-	lim = cJSON_AddObjectToObject(r, "limits");
+	lim = ADD_OBJ(r, "limits");
 	if (s->cpu)
-		cJSON_AddStringToObject(lim, "cpu", s->cpu);
+		ADD_STR(lim, "cpu", s->cpu);
 	if (s->memory)
-		cJSON_AddStringToObject(lim, "memory", s->memory);
+		ADD_STR(lim, "memory", s->memory);
 	if (s->gpu) {
 		snprintf(gpu, sizeof gpu, "%d", s->gpu);
-		cJSON_AddStringToObject(lim, "nvidia.com/gpu", gpu);
+		ADD_STR(lim, "nvidia.com/gpu", gpu);
 	}
 	if (s->cpu || s->memory) {
-		req = cJSON_AddObjectToObject(r, "requests");
+		req = ADD_OBJ(r, "requests");
 		if (s->cpu)
-			cJSON_AddStringToObject(req, "cpu", s->cpu);
+			ADD_STR(req, "cpu", s->cpu);
 		if (s->memory)
-			cJSON_AddStringToObject(req, "memory", s->memory);
+			ADD_STR(req, "memory", s->memory);
 	}
 	return r;
 }
@@ -566,22 +635,22 @@ static cJSON *retry_strategy(const struct kf_retry *r)
 	if (!r->limit)
 		return NULL;
 	rs = cJSON_CreateObject();
-	cJSON_AddNumberToObject(rs, "limit", r->limit);
+	ADD_NUM(rs, "limit", r->limit);
 	if (r->backoff_ms) {
-		b = cJSON_AddObjectToObject(rs, "backoff");
+		b = ADD_OBJ(rs, "backoff");
 		go_duration(r->backoff_ms, d, sizeof d);
-		cJSON_AddStringToObject(b, "duration", d);
+		ADD_STR(b, "duration", d);
 		if (r->factor) {
 			if (r->factor == floor(r->factor)) {
-				cJSON_AddNumberToObject(b, "factor", r->factor);
+				ADD_NUM(b, "factor", r->factor);
 			} else {
 				snprintf(d, sizeof d, "%g", r->factor);
-				cJSON_AddStringToObject(b, "factor", d);
+				ADD_STR(b, "factor", d);
 			}
 		}
 		if (r->max_backoff_ms) {
 			go_duration(r->max_backoff_ms, d, sizeof d);
-			cJSON_AddStringToObject(b, "maxDuration", d);
+			ADD_STR(b, "maxDuration", d);
 		}
 	}
 	return rs;
@@ -600,11 +669,11 @@ static cJSON *params_and_artifacts(cJSON *ps, cJSON *as)
 	}
 	o = cJSON_CreateObject();
 	if (ps->child)
-		cJSON_AddItemToObject(o, "parameters", ps);
+		ADD_ITEM(o, "parameters", ps);
 	else
 		cJSON_Delete(ps);
 	if (as->child)
-		cJSON_AddItemToObject(o, "artifacts", as);
+		ADD_ITEM(o, "artifacts", as);
 	else
 		cJSON_Delete(as);
 	return o;
@@ -684,11 +753,11 @@ static int container_spec(const struct kf_step *s, const struct kf_expand_cb *cb
 		rc = kf_component_expand_image(c, cb, &image, err);
 	if (rc)
 		goto out;
-	cJSON_AddItemToObject(ctr, "args", str_array(&argv));
+	ADD_ITEM(ctr, "args", str_array(&argv));
 	if (cmd.n)
-		cJSON_AddItemToObject(ctr, "command", str_array(&cmd));
+		ADD_ITEM(ctr, "command", str_array(&cmd));
 	if (c->n_env || s->n_env) {
-		cJSON *env = cJSON_AddArrayToObject(ctr, "env");
+		cJSON *env = ADD_ARR(ctr, "env");
 
 		for (i = 0; i < c->n_env; i++) {
 			char *v = NULL;
@@ -697,19 +766,19 @@ static int container_spec(const struct kf_step *s, const struct kf_expand_cb *cb
 			if (rc)
 				goto out;
 			x = named(c->env[i].name);
-			cJSON_AddStringToObject(x, "value", v);
+			ADD_STR(x, "value", v);
 			cJSON_AddItemToArray(env, x);
 			free(v);
 		}
 		for (i = 0; i < s->n_env; i++) {
 			x = named(s->env[i].key);
-			cJSON_AddStringToObject(x, "value", s->env[i].value);
+			ADD_STR(x, "value", s->env[i].value);
 			cJSON_AddItemToArray(env, x);
 		}
 	}
-	cJSON_AddStringToObject(ctr, "image", image);
+	ADD_STR(ctr, "image", image);
 	if ((x = resources(s)))
-		cJSON_AddItemToObject(ctr, "resources", x);
+		ADD_ITEM(ctr, "resources", x);
 	*out = ctr;
 	ctr = NULL;
 out:
@@ -754,9 +823,9 @@ static cJSON *template_inputs(struct emitter *em, const struct kf_step *s, const
 		}
 		x = named(n);
 		free(n);
-		cJSON_AddStringToObject(x, "path", ec->in_paths[i]);
+		ADD_STR(x, "path", ec->in_paths[i]);
 		if (!from_step)
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "raw"), "data", ec->values[i]);
+			ADD_STR(ADD_OBJ(x, "raw"), "data", ec->values[i]);
 		cJSON_AddItemToArray(as, x);
 	}
 	return params_and_artifacts(ps, as);
@@ -778,11 +847,11 @@ static cJSON *template_outputs(struct emitter *em, const struct kf_step *s, cons
 		n = out_name(s, &c->outputs[i]);
 		if (!is_exit(em, s) && em->out_param[s - em->p->steps][i]) {
 			x = named(n);
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "valueFrom"), "path", ec->out_paths[i]);
+			ADD_STR(ADD_OBJ(x, "valueFrom"), "path", ec->out_paths[i]);
 			cJSON_AddItemToArray(ps, x);
 		}
 		x = named(n);
-		cJSON_AddStringToObject(x, "path", ec->out_paths[i]);
+		ADD_STR(x, "path", ec->out_paths[i]);
 		cJSON_AddItemToArray(as, x);
 		free(n);
 	}
@@ -804,18 +873,18 @@ static int container_template(struct emitter *em, const struct kf_step *s, const
 	if (rc)
 		goto out;
 	t = named(name);
-	cJSON_AddItemToObject(t, "container", ctr);
+	ADD_ITEM(t, "container", ctr);
 	if ((x = template_inputs(em, s, &ec)))
-		cJSON_AddItemToObject(t, "inputs", x);
+		ADD_ITEM(t, "inputs", x);
 	if ((x = template_outputs(em, s, &ec)))
-		cJSON_AddItemToObject(t, "outputs", x);
-	cJSON_AddItemToObject(t, "metadata", template_metadata(s, ec.values));
+		ADD_ITEM(t, "outputs", x);
+	ADD_ITEM(t, "metadata", template_metadata(em, s, ec.values));
 	if ((x = retry_strategy(&s->retry)))
-		cJSON_AddItemToObject(t, "retryStrategy", x);
+		ADD_ITEM(t, "retryStrategy", x);
 	if (s->timeout_ms)
-		cJSON_AddNumberToObject(t, "activeDeadlineSeconds", (double)((s->timeout_ms + 999) / 1000));
+		ADD_NUM(t, "activeDeadlineSeconds", (double)((s->timeout_ms + 999) / 1000));
 	if (s->n_node_selector) {
-		x = cJSON_AddObjectToObject(t, "nodeSelector");
+		x = ADD_OBJ(t, "nodeSelector");
 		for (i = 0; i < s->n_node_selector; i++)
 			cJSON_AddStringToObject(x, s->node_selector[i].key, s->node_selector[i].value);
 	}
@@ -926,7 +995,7 @@ static cJSON *task(const char *name, const char *tmpl)
 {
 	cJSON *t = named(name);
 
-	cJSON_AddStringToObject(t, "template", tmpl);
+	ADD_STR(t, "template", tmpl);
 	return t;
 }
 
@@ -948,7 +1017,7 @@ static void add_dependencies(struct emitter *em, const struct kf_step *s, cJSON 
 		names[i] = em->plans[s->deps[i]].outer;
 	if (s->n_deps > 1)
 		qsort(names, s->n_deps, sizeof *names, cmp_str);
-	deps = cJSON_AddArrayToObject(t, "dependencies");
+	deps = ADD_ARR(t, "dependencies");
 	for (i = 0; i < s->n_deps; i++)
 		if (!i || strcmp(names[i], names[i - 1]))
 			cJSON_AddItemToArray(deps, cJSON_CreateString(names[i]));
@@ -972,13 +1041,13 @@ static cJSON *cond_outputs(struct emitter *em, size_t idx)
 		if (em->out_param[idx][i]) {
 			ref = kf_xasprintf("{{tasks.%s.outputs.parameters.%s}}", s->name, n);
 			x = named(n);
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "valueFrom"), "parameter", ref);
+			ADD_STR(ADD_OBJ(x, "valueFrom"), "parameter", ref);
 			cJSON_AddItemToArray(ps, x);
 			free(ref);
 		}
 		ref = kf_xasprintf("{{tasks.%s.outputs.artifacts.%s}}", s->name, n);
 		x = named(n);
-		cJSON_AddStringToObject(x, "from", ref);
+		ADD_STR(x, "from", ref);
 		cJSON_AddItemToArray(as, x);
 		free(ref);
 		free(n);
@@ -1027,7 +1096,7 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 		cJSON *a = task_arguments(em, &needs, false, false);
 
 		if (a)
-			cJSON_AddItemToObject(cur, "arguments", a);
+			ADD_ITEM(cur, "arguments", a);
 	}
 	for (k = 0; k < n_chain; k++) {
 		bool is_loop = chain[k] == pl->loop, top = k + 1 == n_chain;
@@ -1037,12 +1106,12 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 
 		copy_needs(&inner, &needs);
 		if (is_loop)
-			cJSON_AddNumberToObject(dag, "parallelism", s->parallelism);
+			ADD_NUM(dag, "parallelism", s->parallelism);
 		if ((x = dag_inputs(&inner)))
-			cJSON_AddItemToObject(dag, "inputs", x);
+			ADD_ITEM(dag, "inputs", x);
 		if (!is_loop && !pl->loop && (x = cond_outputs(em, idx)))
-			cJSON_AddItemToObject(dag, "outputs", x);
-		x = cJSON_AddArrayToObject(cJSON_AddObjectToObject(dag, "dag"), "tasks");
+			ADD_ITEM(dag, "outputs", x);
+		x = ADD_ARR(ADD_OBJ(dag, "dag"), "tasks");
 		cJSON_AddItemToArray(x, cur);
 		add_template(em, chain[k], dag);
 
@@ -1057,18 +1126,18 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 			struct when_ctx wc = { em, s, top, &needs };
 
 			kf_expr_render(s->when, when_operand, &wc, &b);
-			cJSON_AddStringToObject(outer, "when", kf_buf_str(&b));
+			ADD_STR(outer, "when", kf_buf_str(&b));
 		}
 		if (needs.n > 1)
 			qsort(needs.v, needs.n, sizeof *needs.v, cmp_src);
 		if (top)
 			add_dependencies(em, s, outer);
 		if ((x = task_arguments(em, &inner, top, is_loop)))
-			cJSON_AddItemToObject(outer, "arguments", x);
+			ADD_ITEM(outer, "arguments", x);
 		if (is_loop && s->loop == KF_LOOP_LIST)
-			cJSON_AddItemToObject(outer, "withItems", cJSON_Duplicate(s->loop_items, 1));
+			ADD_ITEM(outer, "withItems", cJSON_Duplicate(s->loop_items, 1));
 		else if (is_loop)
-			cJSON_AddStringToObject(outer, "withParam", kf_buf_str(&b));
+			ADD_STR(outer, "withParam", kf_buf_str(&b));
 		kf_buf_release(&b);
 		srcset_release(&inner);
 		cur = outer;
@@ -1078,7 +1147,7 @@ static int emit_step(struct emitter *em, size_t idx, cJSON *top_tasks, struct kf
 
 		add_dependencies(em, s, cur);
 		if ((a = task_arguments(em, &needs, true, false)))
-			cJSON_AddItemToObject(cur, "arguments", a);
+			ADD_ITEM(cur, "arguments", a);
 	}
 	cJSON_AddItemToArray(top_tasks, cur);
 	keep_for_level(&needs, true, true);
@@ -1199,25 +1268,25 @@ static cJSON *pipeline_spec(const struct kf_pipeline *p)
 	size_t i;
 
 	if (p->description)
-		cJSON_AddStringToObject(ps, "description", p->description);
+		ADD_STR(ps, "description", p->description);
 	if (p->n_params) {
-		ins = cJSON_AddArrayToObject(ps, "inputs");
+		ins = ADD_ARR(ps, "inputs");
 		for (i = 0; i < p->n_params; i++) {
 			const struct kf_param *pm = &p->params[i];
 			cJSON *in = named(pm->name);
 
 			if (pm->default_value) {
-				cJSON_AddStringToObject(in, "default", pm->default_value);
-				cJSON_AddBoolToObject(in, "optional", 1);
+				ADD_STR(in, "default", pm->default_value);
+				ADD_BOOL(in, "optional", 1);
 			}
 			if (pm->type)
-				cJSON_AddStringToObject(in, "type", pm->type);
+				ADD_STR(in, "type", pm->type);
 			if (pm->description)
-				cJSON_AddStringToObject(in, "description", pm->description);
+				ADD_STR(in, "description", pm->description);
 			cJSON_AddItemToArray(ins, in);
 		}
 	}
-	cJSON_AddStringToObject(ps, "name", p->name);
+	ADD_STR(ps, "name", p->name);
 	return ps;
 }
 
@@ -1240,13 +1309,16 @@ static void emitter_release(struct emitter *em)
 		cJSON_Delete(em->tmpls[i].t);
 	}
 	free(em->tmpls);
+	free(em->spec_json);   /* the strings are the tree's */
+	free(em->ref_json);
+	free(em->comps);
 	nameset_release(&em->used);
 	srcset_release(&em->top_params);
 }
 
 static cJSON *param_inputs(const struct srcset *params)
 {
-	cJSON *in = cJSON_CreateObject(), *ps = cJSON_AddArrayToObject(in, "parameters");
+	cJSON *in = cJSON_CreateObject(), *ps = ADD_ARR(in, "parameters");
 	size_t i;
 
 	for (i = 0; i < params->n; i++)
@@ -1264,6 +1336,13 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 	int rc = 0;
 
 	*out = NULL;
+	em.spec_json = kf_xcalloc(p->n_components + 1, sizeof *em.spec_json);
+	em.ref_json = kf_xcalloc(p->n_components + 1, sizeof *em.ref_json);
+	em.comps = kf_xcalloc(p->n_components + 1, sizeof *em.comps);
+	for (i = 0; i < p->n_components; i++)
+		em.comps[i].c = p->components[i];
+	if (p->n_components > 1)
+		qsort(em.comps, p->n_components, sizeof *em.comps, cmp_comp);
 	plan(&em);
 	/* first pass: which outputs are consumed as values */
 	for (i = 0; i < p->n_steps; i++) {
@@ -1292,25 +1371,25 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 		qsort(em.top_params.v, em.top_params.n, sizeof *em.top_params.v, cmp_src);
 	dag = named(em.top);
 	if (em.top_params.n)
-		cJSON_AddItemToObject(dag, "inputs", param_inputs(&em.top_params));
-	cJSON_AddItemToObject(cJSON_AddObjectToObject(dag, "dag"), "tasks", sorted_tasks(tasks));
+		ADD_ITEM(dag, "inputs", param_inputs(&em.top_params));
+	ADD_ITEM(ADD_OBJ(dag, "dag"), "tasks", sorted_tasks(tasks));
 	add_template(&em, em.top, dag);
 	if (p->on_exit) {
 		cJSON *root = named(p->name), *t = task("exit-handler-1", "exit-handler-1");
 
 		if (em.top_params.n) {
-			cJSON_AddItemToObject(root, "inputs", param_inputs(&em.top_params));
-			x = cJSON_AddArrayToObject(cJSON_AddObjectToObject(t, "arguments"), "parameters");
+			ADD_ITEM(root, "inputs", param_inputs(&em.top_params));
+			x = ADD_ARR(ADD_OBJ(t, "arguments"), "parameters");
 			for (i = 0; i < em.top_params.n; i++) {
 				cJSON *a = named(em.top_params.v[i].name);
 				char *v = kf_xasprintf("{{inputs.parameters.%s}}", em.top_params.v[i].name);
 
-				cJSON_AddStringToObject(a, "value", v);
+				ADD_STR(a, "value", v);
 				free(v);
 				cJSON_AddItemToArray(x, a);
 			}
 		}
-		x = cJSON_AddArrayToObject(cJSON_AddObjectToObject(root, "dag"), "tasks");
+		x = ADD_ARR(ADD_OBJ(root, "dag"), "tasks");
 		cJSON_AddItemToArray(x, t);
 		add_template(&em, p->name, root);
 		exit_tmpl = unique(&em.used, p->on_exit->name);
@@ -1322,46 +1401,46 @@ int kf_argo_emit(const struct kf_pipeline *p, const struct kf_argo_emit_opts *op
 		qsort(em.tmpls, em.n_tmpls, sizeof *em.tmpls, cmp_tmpl);
 
 	wf = cJSON_CreateObject();
-	cJSON_AddStringToObject(wf, "apiVersion", "argoproj.io/v1alpha1");
-	cJSON_AddStringToObject(wf, "kind", "Workflow");
-	md = cJSON_AddObjectToObject(wf, "metadata");
+	ADD_STR(wf, "apiVersion", "argoproj.io/v1alpha1");
+	ADD_STR(wf, "kind", "Workflow");
+	md = ADD_OBJ(wf, "metadata");
 	{
 		char *gn = kf_xasprintf("%s-", p->name);
 
-		cJSON_AddStringToObject(md, "generateName", gn);
+		ADD_STR(md, "generateName", gn);
 		free(gn);
 	}
-	ann = cJSON_AddObjectToObject(md, "annotations");
-	cJSON_AddStringToObject(ann, LABEL "kfp_sdk_version", KF_ARGO_KFP_SDK_VERSION);
+	ann = ADD_OBJ(md, "annotations");
+	ADD_STR(ann, LABEL "kfp_sdk_version", KF_ARGO_KFP_SDK_VERSION);
 	if (opts && opts->timestamp_ms) {
 		char ts[64];
 
 		kf_time_rfc3339(opts->timestamp_ms, ts, sizeof ts);
-		cJSON_AddStringToObject(ann, LABEL "pipeline_compilation_time", ts);
+		ADD_STR(ann, LABEL "pipeline_compilation_time", ts);
 	}
 	x = pipeline_spec(p);
 	add_pyjson(ann, LABEL "pipeline_spec", x);
 	cJSON_Delete(x);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), LABEL "kfp_sdk_version",
+	ADD_STR(ADD_OBJ(md, "labels"), LABEL "kfp_sdk_version",
 				KF_ARGO_KFP_SDK_VERSION);
-	spec = cJSON_AddObjectToObject(wf, "spec");
-	cJSON_AddStringToObject(spec, "entrypoint", p->name);
-	tmpls = cJSON_AddArrayToObject(spec, "templates");
+	spec = ADD_OBJ(wf, "spec");
+	ADD_STR(spec, "entrypoint", p->name);
+	tmpls = ADD_ARR(spec, "templates");
 	for (i = 0; i < em.n_tmpls; i++) {
 		cJSON_AddItemToArray(tmpls, em.tmpls[i].t);
 		em.tmpls[i].t = NULL;
 	}
 	if (exit_tmpl)
-		cJSON_AddStringToObject(spec, "onExit", exit_tmpl);
-	params = cJSON_AddArrayToObject(cJSON_AddObjectToObject(spec, "arguments"), "parameters");
+		ADD_STR(spec, "onExit", exit_tmpl);
+	params = ADD_ARR(ADD_OBJ(spec, "arguments"), "parameters");
 	for (i = 0; i < p->n_params; i++) {
 		cJSON *a = named(p->params[i].name);
 
 		if (p->params[i].value)
-			cJSON_AddStringToObject(a, "value", p->params[i].value);
+			ADD_STR(a, "value", p->params[i].value);
 		cJSON_AddItemToArray(params, a);
 	}
-	cJSON_AddStringToObject(spec, "serviceAccountName", "pipeline-runner");
+	ADD_STR(spec, "serviceAccountName", "pipeline-runner");
 	*out = wf;
 out:
 	free(exit_tmpl);
@@ -1369,17 +1448,86 @@ out:
 	return rc;
 }
 
+/* ---- the workflow as YAML ---------------------------------------------- *
+ * The workflow tree of a large pipeline holds hundreds of thousands of cJSON
+ * nodes that live exactly as long as this call; allocating them one by one
+ * and freeing them one by one cost more than building and writing them
+ * (glibc consolidating its fast bins over a 100 MB heap). While the tree is
+ * built and written, cJSON allocates from an arena instead, and the arena
+ * goes back in one piece. cJSON's hooks are process-wide: nothing allocated
+ * with cJSON outside this window is freed inside it, or the other way round
+ * (kf_argo_emit only builds, and the tree never leaves this function), and
+ * kf emits from one thread. */
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+static struct arena_block *arena;
+
+#define ARENA_BLOCK (1u << 20)
+
+static void *arena_alloc(size_t n)
+{
+	struct arena_block *b = arena;
+	void *ptr;
+
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		b = kf_xmalloc(sizeof *b + cap);
+		b->next = arena;
+		b->used = 0;
+		b->cap = cap;
+		arena = b;
+	}
+	ptr = (char *)b->data + b->used;
+	b->used += n;
+	return ptr;
+}
+
+static void arena_free(void *ptr)
+{
+	(void)ptr;   /* everything goes back in arena_end */
+}
+
+static void arena_begin(void)
+{
+	cJSON_Hooks hooks = { arena_alloc, arena_free };
+
+	cJSON_InitHooks(&hooks);
+}
+
+static void arena_end(void)
+{
+	cJSON_InitHooks(NULL);
+	while (arena) {
+		struct arena_block *next = arena->next;
+
+		free(arena);
+		arena = next;
+	}
+}
+
 int kf_argo_emit_yaml(const struct kf_pipeline *p, const struct kf_argo_emit_opts *opts,
 		      struct kf_buf *out, struct kf_err *err)
 {
 	cJSON *wf;
-	int rc = kf_argo_emit(p, opts, &wf, err);
+	int rc;
 
+	arena_begin();
+	rc = kf_argo_emit(p, opts, &wf, err);
 	if (rc)
-		return rc;
+		goto out;
 	/* a step's templates take 1-2 KiB: grow once rather than by doubling */
 	kf_buf_grow(out, 4096 + 2048 * (p->n_steps + 1));
 	rc = kf_yaml_emit(wf, out, err);
-	cJSON_Delete(wf);
+	/* no cJSON_Delete(wf): walking the tree would free nothing, the arena
+	 * goes back whole */
+out:
+	arena_end();
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/kf_buf.h"
+#include "util/kf_dl.h"
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
@@ -55,6 +56,9 @@ int kf_package_encode(enum kf_package_format fmt, const char *yaml, size_t len, 
 		kf_buf_add(out, yaml, len);
 		return 0;
 	}
+	rc = kf_dl_archive(err);   /* libarchive is loaded on first use */
+	if (rc)
+		return rc;
 	a = archive_write_new();
 	if (fmt == KF_PACKAGE_TGZ) {
 		if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
@@ -164,9 +168,14 @@ static int read_entry_data(struct archive *a, const char *name, const char *memb
 static int read_archive(const char *name, const void *data, size_t len, const char *want,
 			struct kf_strv *yamls, struct kf_buf *yaml, struct kf_err *err)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	int r, rc = 0;
+
+	rc = kf_dl_archive(err);   /* libarchive is loaded on first use */
+	if (rc)
+		return rc;
+	a = archive_read_new();
 
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_tar(a);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/kf_buf.h"
+#include "util/kf_dl.h"
 
 struct sink {
 	struct kf_buf *buf;
@@ -35,6 +36,9 @@ int kf_spec_fetch(const char *url, struct kf_buf *buf, size_t max, struct kf_err
 	CURL *c;
 	int rc = 0;
 
+	rc = kf_dl_curl(err);   /* libcurl is loaded on first use */
+	if (rc)
+		return rc;
 	c = curl_easy_init();
 	if (!c)
 		return kf_err_set(err, KF_EENV, "cannot initialise libcurl");

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "util/kf_mem.h"
+#include "util/kf_buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,18 +74,12 @@ char *kf_xstrndup(const char *s, size_t n)
 
 char *kf_xasprintf(const char *fmt, ...)
 {
+	struct kf_buf b = KF_BUF_INIT;
 	va_list ap;
-	int n;
-	char *p;
 
+	/* kf_buf_vprintf copies text-and-%s formats without vsnprintf */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	kf_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		out_of_memory(0);
-	p = kf_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return p;
+	return b.data ? kf_buf_detach(&b) : kf_xstrdup("");
 }

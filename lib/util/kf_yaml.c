@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,8 +445,10 @@ static int emit_scalar(yaml_emitter_t *e, const char *text, yaml_scalar_style_t 
 {
 	yaml_event_t ev;
 
+	/* quoted_implicit always: a string libyaml cannot write plain is still
+	 * a string, and would otherwise get a "!" tag */
 	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
-				     plain_ok, !plain_ok, style);
+				     plain_ok, 1, style);
 	return yaml_emitter_emit(e, &ev);
 }
 
@@ -523,7 +526,7 @@ static int emit_node(yaml_emitter_t *e, const cJSON *j)
 	return emit_scalar(e, "null", YAML_PLAIN_SCALAR_STYLE, true);
 }
 
-int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
+int kf_yaml_emit_events(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
 {
 	yaml_emitter_t e;
 	yaml_event_t ev;
@@ -558,4 +561,336 @@ int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
 	}
 	yaml_emitter_delete(&e);
 	return 0;
+}
+
+/* ---- direct writer ------------------------------------------------------ *
+ * libyaml's event emitter costs ~20 instructions a byte and compile writes
+ * megabytes, so kf_yaml_emit writes block YAML itself, byte for byte what
+ * kf_yaml_emit_events writes (the same choices libyaml's
+ * yaml_emitter_analyze_scalar / select_scalar_style make, with width -1,
+ * indent 2). Anything outside what it reproduces exactly -- bytes other than
+ * printable ASCII and '\n', keys libyaml would not write as simple keys,
+ * literal blocks libyaml would double-quote or mark with "+" -- makes it
+ * give up, and the document goes through libyaml instead. */
+
+/* cJSON_IsObject and friends are calls into the shared library, per node */
+#define JTYPE(j) ((j)->type & 0xff)
+#define IS_OBJ(j) (JTYPE(j) == cJSON_Object)
+#define IS_ARR(j) (JTYPE(j) == cJSON_Array)
+#define IS_STR(j) (JTYPE(j) == cJSON_String && (j)->valuestring)
+
+enum wstyle { W_PLAIN, W_SINGLE, W_LITERAL, W_SLOW };
+
+/* Strings often repeat by address (keys are literals, a compiled workflow
+ * references each component's spec from every template that uses it):
+ * their style is remembered here rather than worked out again. The
+ * document does not change while it is written, so an address stands for
+ * its text. Keys and values are remembered apart (keys cannot be literal
+ * blocks). */
+#define STYLE_CACHE 256
+
+struct style_memo {
+	const char *s;
+	size_t len;
+	enum wstyle style;
+};
+
+struct ywriter {
+	struct kf_buf *b;
+	struct style_memo memo[2][STYLE_CACHE];
+};
+
+static inline void w_add(struct ywriter *w, const char *s, size_t n)
+{
+	struct kf_buf *b = w->b;
+
+	if (b->len + n + 1 > b->cap)
+		kf_buf_grow(b, n > b->len ? n : b->len);   /* doubling: linear in total */
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void w_spaces(struct ywriter *w, int n)
+{
+	static const char sp[] = "                                                                ";
+
+	while (n > 0) {
+		int k = n < 64 ? n : 64;
+
+		w_add(w, sp, (size_t)k);
+		n -= k;
+	}
+}
+
+static bool is_plain_indicator(unsigned char c)
+{
+	return c && strchr("#,[]{}&*!|>'\"%@`", c);
+}
+
+/* kf_yaml_resolve_11(s) != KF_YS_STRING, quickly: only what starts like a
+ * number and the null/bool words resolve to anything but a string. */
+static bool may_resolve(const char *s, size_t n)
+{
+	static const char *const words[] = {
+		"~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
+		"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
+		"off", "Off", "OFF",
+	};
+	size_t i;
+
+	if (strchr("0123456789+-.", s[0]))
+		return kf_yaml_resolve_11(s) != KF_YS_STRING;
+	if (n > 5)
+		return false;
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i][0] == s[0] && !strcmp(words[i], s))
+			return true;
+	return false;
+}
+
+/* Byte classes: anything but printable ASCII and '\n' sends the document
+ * to libyaml; C_QUOTE bytes make needs_quotes true. */
+enum { C_BAD = 1, C_NL = 2, C_QUOTE = 4 };
+
+static inline unsigned byte_class(unsigned char c)
+{
+	if (c - 0x20u > 0x5eu)
+		return c == '\n' ? C_NL : C_BAD;
+	return c == '{' || c == '}' || c == '#' || c == '\'' || c == '"' ? C_QUOTE : 0;
+}
+
+/* The style libyaml ends up with for a string (kf_yaml_emit_events asks for
+ * literal when it holds a newline, single quotes when needs_quotes, else
+ * plain where the analysis allows it). */
+static enum wstyle string_style(const char *s, size_t *lenp, bool key)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, i;
+	unsigned cls = 0;
+	bool plain = true;
+
+	for (n = 0; p[n]; n++)
+		cls |= byte_class(p[n]);
+	*lenp = n;
+	if (cls & C_BAD)
+		return W_SLOW;
+	if (cls & C_NL) {
+		if (key)
+			return W_SLOW;
+		/* trailing space or a space before a break: libyaml double-quotes;
+		 * two trailing breaks (or only one): "|+", open-ended */
+		if (p[n - 1] == ' ' || strstr(s, " \n"))
+			return W_SLOW;
+		if (p[n - 1] == '\n' && (n == 1 || p[n - 2] == '\n'))
+			return W_SLOW;
+		return W_LITERAL;
+	}
+	if (n == 0)
+		return W_SINGLE;
+	if (key && n > 128)
+		return W_SLOW;
+	if ((cls & C_QUOTE) || p[0] == ' ' || p[n - 1] == ' ')
+		return W_SINGLE;
+	if (may_resolve(s, n))
+		return W_SINGLE;
+	if (n >= 3 && ((p[0] == '-' && p[1] == '-' && p[2] == '-') ||
+		       (p[0] == '.' && p[1] == '.' && p[2] == '.')))
+		return W_SINGLE;
+	for (i = 0; i < n && plain; i++) {
+		bool next_ws = i + 1 == n || p[i + 1] == ' ';
+
+		if (i == 0) {
+			if (is_plain_indicator(p[0]) ||
+			    ((p[0] == '?' || p[0] == ':' || p[0] == '-') && next_ws))
+				plain = false;
+		} else if (p[i] == ':' && next_ws) {
+			plain = false;
+		} else if (p[i] == '#' && p[i - 1] == ' ') {
+			plain = false;
+		}
+	}
+	return plain ? W_PLAIN : W_SINGLE;
+}
+
+static enum wstyle memo_style(struct ywriter *w, const char *s, size_t *lenp, bool key)
+{
+	struct style_memo *m = &w->memo[key][((uintptr_t)s >> 3) % STYLE_CACHE];
+
+	if (m->s != s) {
+		m->s = s;
+		m->style = string_style(s, &m->len, key);
+	}
+	*lenp = m->len;
+	return m->style;
+}
+
+static void w_single(struct ywriter *w, const char *s, size_t n)
+{
+	const char *q;
+
+	w_add(w, "'", 1);
+	while ((q = memchr(s, '\'', n))) {
+		w_add(w, s, (size_t)(q - s) + 1);
+		w_add(w, "'", 1);
+		n -= (size_t)(q - s) + 1;
+		s = q + 1;
+	}
+	w_add(w, s, n);
+	w_add(w, "'", 1);
+}
+
+/* "|" with libyaml's hints, then the lines at indent; ends with a newline. */
+static void w_literal(struct ywriter *w, const char *s, size_t n, int indent)
+{
+	const char *end = s + n;
+
+	w_add(w, "|", 1);
+	if (s[0] == ' ' || s[0] == '\n')
+		w_add(w, "2", 1);
+	if (s[n - 1] != '\n')
+		w_add(w, "-", 1);
+	w_add(w, "\n", 1);
+	while (s < end) {
+		const char *e = memchr(s, '\n', (size_t)(end - s));
+
+		if (!e)
+			e = end;
+		if (e > s) {
+			w_spaces(w, indent);
+			w_add(w, s, (size_t)(e - s));
+		}
+		w_add(w, "\n", 1);
+		s = e + 1;
+	}
+}
+
+/* A scalar after "key:" or "- " (sep is the " " that goes before it there,
+ * "" where the line already ends in a space); then the newline. */
+static bool w_scalar(struct ywriter *w, const cJSON *j, int indent)
+{
+	char num[64];
+	const char *t;
+	size_t n;
+
+	if (IS_STR(j)) {
+		t = j->valuestring;
+		switch (memo_style(w, t, &n, false)) {
+		case W_PLAIN:
+			w_add(w, t, n);
+			break;
+		case W_SINGLE:
+			w_single(w, t, n);
+			break;
+		case W_LITERAL:
+			w_literal(w, t, n, indent);
+			return true;
+		default:
+			return false;
+		}
+	} else {
+		if (cJSON_IsNumber(j)) {
+			format_number(j->valuedouble, num, sizeof num);
+			t = num;
+		} else if (cJSON_IsBool(j)) {
+			t = cJSON_IsTrue(j) ? "true" : "false";
+		} else {
+			t = "null";
+		}
+		w_add(w, t, strlen(t));
+	}
+	w_add(w, "\n", 1);
+	return true;
+}
+
+static bool w_node(struct ywriter *w, const cJSON *j, int indent, bool inline_first);
+
+/* The pairs of a non-empty map at indent; the first goes on the current
+ * line when inline_first (after "- "). */
+static bool w_map(struct ywriter *w, const cJSON *j, int indent, bool inline_first)
+{
+	const cJSON *c;
+	size_t n;
+
+	for (c = j->child; c; c = c->next) {
+		const char *k = c->string ? c->string : "";
+		bool coll = (IS_OBJ(c) || IS_ARR(c)) && c->child;
+
+		if (c != j->child || !inline_first)
+			w_spaces(w, indent);
+		switch (memo_style(w, k, &n, true)) {
+		case W_PLAIN:
+			w_add(w, k, n);
+			break;
+		case W_SINGLE:
+			w_single(w, k, n);
+			break;
+		default:
+			return false;
+		}
+		if (coll) {
+			w_add(w, ":\n", 2);
+			/* sequences in a map are not indented (libyaml's "indentless") */
+			if (!w_node(w, c, IS_ARR(c) ? indent : indent + 2, false))
+				return false;
+		} else {
+			w_add(w, ": ", 2);
+			if (!w_node(w, c, indent + 2, true))
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool w_seq(struct ywriter *w, const cJSON *j, int indent, bool inline_first)
+{
+	const cJSON *c;
+
+	for (c = j->child; c; c = c->next) {
+		if (c != j->child || !inline_first)
+			w_spaces(w, indent);
+		w_add(w, "- ", 2);
+		if (!w_node(w, c, indent + 2, true))
+			return false;
+	}
+	return true;
+}
+
+/* A node at indent: a scalar or empty collection continues the current
+ * line; a collection starts on it when inline_first. */
+static bool w_node(struct ywriter *w, const cJSON *j, int indent, bool inline_first)
+{
+	if (IS_OBJ(j)) {
+		if (!j->child) {
+			w_add(w, "{}\n", 3);
+			return true;
+		}
+		return w_map(w, j, indent, inline_first);
+	}
+	if (IS_ARR(j)) {
+		if (!j->child) {
+			w_add(w, "[]\n", 3);
+			return true;
+		}
+		return w_seq(w, j, indent, inline_first);
+	}
+	return w_scalar(w, j, indent);
+}
+
+int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err)
+{
+	struct ywriter w;
+	size_t mark = out->len;
+
+	memset(&w, 0, sizeof w);
+	w.b = out;
+
+	/* a root scalar or empty root gets document markers from libyaml */
+	if (doc && (IS_OBJ(doc) || IS_ARR(doc)) && doc->child &&
+	    w_node(&w, doc, 0, false))
+		return 0;
+	out->len = mark;
+	if (out->data)
+		out->data[mark] = '\0';
+	return kf_yaml_emit_events(doc, out, err);
 }

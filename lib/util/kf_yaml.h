@@ -68,7 +68,11 @@ cJSON *kf_ynode_to_json(const struct kf_ynode *n);
  * used to decide when output must be quoted). */
 enum kf_yscalar_type kf_yaml_resolve_11(const char *s);
 
-/* Append doc as YAML (one document, no "---", ends with a newline). */
+/* Append doc as YAML (one document, no "---", ends with a newline).
+ * kf_yaml_emit writes it directly where it can and through libyaml's event
+ * emitter otherwise; kf_yaml_emit_events always uses libyaml (the reference
+ * the tests compare kf_yaml_emit against, byte for byte). */
 int kf_yaml_emit(const cJSON *doc, struct kf_buf *out, struct kf_err *err);
+int kf_yaml_emit_events(const cJSON *doc, struct kf_buf *out, struct kf_err *err);
 
 #endif

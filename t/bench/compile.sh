@@ -48,37 +48,44 @@ gen() {
 	}' > "$2"
 }
 
-# best wall time of REPEAT runs, in ms (date +%s%N); peak RSS (KiB, GNU time) of the last
+# best wall time of REPEAT runs, in ms (date +%s%N); peak RSS (KiB, GNU time)
+# of the last; best CPU time (user + sys, GNU time, 10 ms resolution), which
+# a shared, loaded machine disturbs less than the wall time
 measure() {
 	best=
+	bcpu=
 	i=0
 	while [ "$i" -lt "$REPEAT" ]; do
 		t0=$(date +%s%N)
 		if [ -x /usr/bin/time ]; then
-			/usr/bin/time -f '%M' -o "$work/t" "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+			/usr/bin/time -f '%M %U %S' -o "$work/t" "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
 		else
 			"$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-			echo - > "$work/t"   # apt-get install time for the peak RSS
+			echo "- 0 0" > "$work/t"   # apt-get install time for the peak RSS
 		fi
 		t1=$(date +%s%N)
 		t=$(( (t1 - t0) / 1000000 ))
-		rss=$(cat "$work/t")
+		set -- $(tail -n 1 "$work/t") "$@"
+		rss=$1
+		cpu=$(awk -v u="$2" -v s="$3" 'BEGIN { printf "%d", (u + s) * 1000 }')
+		shift 3
 		if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+		if [ -z "$bcpu" ] || [ "$cpu" -lt "$bcpu" ]; then bcpu=$cpu; fi
 		i=$((i + 1))
 	done
-	echo "$best $rss"
+	echo "$best $rss $bcpu"
 }
 
-printf '%-7s %-22s %10s %12s %8s\n' steps what ms peak-RSS-KiB ratio
+printf '%-7s %-22s %10s %12s %8s %8s %9s\n' steps what ms peak-RSS-KiB ratio cpu-ms cpu-ratio
 for n in 1000 10000; do
 	gen "$n" "$work/spec-$n.yaml"
 	"$KF" compile "$work/spec-$n.yaml" -o "$work/wf-$n.yaml"
-	set -- $(measure "$KF" compile "$work/spec-$n.yaml" -o "$work/out-$n.yaml"); kt=$1; krss=$2
-	set -- $(measure "$work/yaml_roundtrip" "$work/spec-$n.yaml" "$work/rt-spec.yaml"); st=$1; srss=$2
-	set -- $(measure "$work/yaml_roundtrip" "$work/wf-$n.yaml" "$work/rt-wf.yaml"); wt=$1; wrss=$2
+	set -- $(measure "$KF" compile "$work/spec-$n.yaml" -o "$work/out-$n.yaml"); kt=$1; krss=$2; kc=$3
+	set -- $(measure "$work/yaml_roundtrip" "$work/spec-$n.yaml" "$work/rt-spec.yaml"); st=$1; srss=$2; sc=$3
+	set -- $(measure "$work/yaml_roundtrip" "$work/wf-$n.yaml" "$work/rt-wf.yaml"); wt=$1; wrss=$2; wc=$3
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b < 1) b = 1; printf "%.2f", a / b }'; }
-	printf '%-7s %-22s %10s %12s %8s\n' "$n" "kf compile" "$kt" "$krss" ""
-	printf '%-7s %-22s %10s %12s %8s\n' "$n" "parse+emit workflow" "$wt" "$wrss" "$(ratio "$kt" "$wt")"
-	printf '%-7s %-22s %10s %12s %8s\n' "$n" "parse+emit spec" "$st" "$srss" "$(ratio "$kt" "$st")"
+	printf '%-7s %-22s %10s %12s %8s %8s %9s\n' "$n" "kf compile" "$kt" "$krss" "" "$kc" ""
+	printf '%-7s %-22s %10s %12s %8s %8s %9s\n' "$n" "parse+emit workflow" "$wt" "$wrss" "$(ratio "$kt" "$wt")" "$wc" "$(ratio "$kc" "$wc")"
+	printf '%-7s %-22s %10s %12s %8s %8s %9s\n' "$n" "parse+emit spec" "$st" "$srss" "$(ratio "$kt" "$st")" "$sc" "$(ratio "$kc" "$sc")"
 	printf '%-7s spec %s bytes, workflow %s bytes\n' "$n" "$(wc -c < "$work/spec-$n.yaml")" "$(wc -c < "$work/wf-$n.yaml")"
 done
