@@ -11,6 +11,7 @@
 
 #include "data/kf_csv.h"
 #include "util/kf_buf.h"
+#include "util/kf_dl.h"
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
 
@@ -224,7 +225,10 @@ static bool is_compressed_magic(const unsigned char *p, size_t n)
 static int start_decoder(struct kf_csv *c, struct kf_err *err)
 {
 	struct archive_entry *entry;
+	int rc = kf_dl_archive(err);   /* libarchive is loaded on first use */
 
+	if (rc)
+		return rc;
 	c->prefix = kf_xmalloc(c->end ? c->end : 1);
 	memcpy(c->prefix, c->buf, c->end);
 	c->prefix_len = c->end;

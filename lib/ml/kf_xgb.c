@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "ml/kf_xgb.h"
+#include "util/kf_dl.h"
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
@@ -76,6 +77,9 @@ int kf_xgb_train(struct kf_xgb **out, const double *x, const double *y, size_t r
 	int i, best_iter = 0, rc = KF_EFAIL;
 
 	*out = NULL;
+	if ((rc = kf_dl_xgboost(err)) != 0)   /* libxgboost is loaded on first use */
+		return rc;
+	rc = KF_EFAIL;
 	m = xgb_new(p->task, !strcmp(p->task, "multiclass") ? p->n_class : 1);
 	dm[0] = matrix(x, y, rows, dim);
 	dm[1] = erows ? matrix(ex, ey, erows, dim) : NULL;
@@ -184,6 +188,8 @@ int kf_xgb_load(struct kf_xgb **out, const cJSON *model, const char *dir, struct
 		rc = kf_err_set(err, KF_EINPUT, "%s: does not match kf-model.json", path);
 		goto out;
 	}
+	if ((rc = kf_dl_xgboost(err)) != 0)
+		goto out;
 	m = xgb_new(task->valuestring, (size_t)outs->valuedouble);
 	if (XGBoosterCreate(NULL, 0, &m->booster) != 0 || XGBoosterLoadModel(m->booster, path) != 0) {
 		rc = xgb_fail(err, "loading the model");
