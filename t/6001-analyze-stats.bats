@@ -265,7 +265,7 @@ assert set(tfdv) <= set(ours) and set(ours) - set(tfdv) == {"Prcard"}
 
 @test "analyze: no subcommand, a typo, no data: usage errors" {
 	run_kf -2 analyze
-	assert_output --partial 'usage: kf analyze stats|schema|validate|drift ...'
+	assert_output --partial 'usage: kf analyze stats|schema|validate|drift|model ...'
 	run_kf -2 analyze stat x.csv
 	assert_output --partial 'unknown command "analyze stat" (did you mean "analyze stats"?)'
 	run_kf -2 analyze stats
