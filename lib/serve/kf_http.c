@@ -2,6 +2,7 @@
 
 #include "serve/kf_http.h"
 #include "util/kf_buf.h"
+#include "util/kf_dl.h"
 #include "util/kf_err.h"
 #include "util/kf_mem.h"
 #include "util/kf_time.h"
@@ -417,6 +418,8 @@ int kf_http_start(struct kf_http **out, const struct kf_http_config *cfg, struct
 	int rc;
 
 	*out = NULL;
+	if ((rc = kf_dl_microhttpd(err)) != 0)   /* libmicrohttpd is loaded on first use */
+		return rc;
 	http = kf_xcalloc(1, sizeof *http);
 	http->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
 	http->token = cfg->token ? kf_xstrdup(cfg->token) : NULL;
