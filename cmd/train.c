@@ -374,11 +374,14 @@ static int print_metrics(const cJSON *m, struct kf_err *err)
 
 /* ---- lineage ------------------------------------------------------------------ */
 
-/* Record the training as a kf.Train execution: the data (and eval data)
- * in, the model bundle, its fitted transform and its metrics out, stored
- * content-addressed. The bundle is not written to after: lineage finds it
- * by its content digest, so a pipeline step's output, a repository copy
- * and the bundle kf serve loads are all joined to this record. */
+/* Record the training as TFX lays it out: a kf.Transform execution (the
+ * training data in, the fitted transform out), then a kf.Train execution
+ * (the data, the eval data and that transform in; the model bundle and its
+ * metrics out), in one transaction, stored content-addressed. So an
+ * upstream trace of a model reaches its transform, as it reaches TFX's
+ * transform graph. The bundle is not written to after: lineage finds it by
+ * its content digest, so a pipeline step's output, a repository copy and
+ * the bundle kf serve loads are all joined to this record. */
 static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, const cJSON *metrics,
 			   struct kf_err *err)
 {
@@ -386,7 +389,7 @@ static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, co
 	char *transform = kf_path_join(o->out, "transform.json"), *mfile = kf_path_join(o->out, "metrics.json");
 	struct kf_store *st = NULL;
 	struct kf_store_props ep = KF_STORE_PROPS_INIT, mp = KF_STORE_PROPS_INIT;
-	struct kf_store_ref in[2], out[3];
+	struct kf_store_ref in[3], out[2];
 	struct kf_store_record rec;
 	size_t n_in = 0, n_out = 0, i;
 	int64_t ctx_id = 0, exec_id = 0;
@@ -406,16 +409,30 @@ static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, co
 	kf_store_props_str(&ep, "out", abs_out);
 	kf_store_props_from_json(&ep, metrics);
 	kf_store_props_from_json(&mp, metrics);
+	rc = kf_store_context(st, "kf.Training", abs_out, NULL, 0, &ctx_id, err);
+	if (rc < 0 || (rc = kf_store_begin(st, err)) < 0)
+		goto out;
+	if (kf_fs_exists(transform)) {
+		struct kf_store_ref data = { .path = "data", .type = "Dataset", .file = o->data };
+		struct kf_store_ref fitted = { .path = "transform", .type = "Transform", .file = transform, .put = true };
+		struct kf_store_record fit = { .type = "kf.Transform", .name = o->model, .state = KF_EXEC_COMPLETE,
+					       .inputs = &data, .n_inputs = 1, .outputs = &fitted, .n_outputs = 1,
+					       .contexts = &ctx_id, .n_contexts = 1 };
+
+		rc = kf_store_record(st, &fit, &exec_id, err);
+		in[n_in++] = (struct kf_store_ref){ .path = "transform", .type = "Transform", .id = fitted.id };
+		kf_store_ref_release(&data);
+		kf_store_ref_release(&fitted);
+		if (rc < 0) {
+			kf_store_rollback(st);
+			goto out;
+		}
+	}
 	in[n_in++] = (struct kf_store_ref){ .path = "data", .type = "Dataset", .file = o->data };
 	if (o->eval)
 		in[n_in++] = (struct kf_store_ref){ .path = "eval", .type = "Dataset", .file = o->eval };
 	out[n_out++] = (struct kf_store_ref){ .path = "model", .type = "Model", .file = o->out, .put = true };
-	if (kf_fs_exists(transform))
-		out[n_out++] = (struct kf_store_ref){ .path = "transform", .type = "Transform", .file = transform, .put = true };
 	out[n_out++] = (struct kf_store_ref){ .path = "metrics", .type = "Metrics", .file = mfile, .put = true, .props = &mp };
-	rc = kf_store_context(st, "kf.Training", abs_out, NULL, 0, &ctx_id, err);
-	if (rc < 0)
-		goto out;
 	memset(&rec, 0, sizeof rec);
 	rec.type = "kf.Train";
 	rec.name = o->model;
@@ -428,14 +445,18 @@ static int record_training(struct kf_ctx *ctx, const struct kf_train_opts *o, co
 	rec.contexts = &ctx_id;
 	rec.n_contexts = 1;
 	rc = kf_store_record(st, &rec, &exec_id, err);
-	if (rc < 0)
+	if (rc < 0) {
+		kf_store_rollback(st);
 		goto out;
-	if (rc == 0 && ctx->verbose)
+	}
+	if ((rc = kf_store_commit(st, err)) < 0)
+		goto out;
+	if (ctx->verbose)
 		kf_print_info(ctx, "kf: recorded execution %lld in %s", (long long)exec_id, kf_store_dir(st));
 out:
-	for (i = 0; i < 2; i++)
-		kf_store_ref_release(&in[i]);
 	for (i = 0; i < 3; i++)
+		kf_store_ref_release(&in[i]);
+	for (i = 0; i < 2; i++)
 		kf_store_ref_release(&out[i]);
 	kf_store_props_release(&ep);
 	kf_store_props_release(&mp);

@@ -168,7 +168,7 @@ YAML
 	awk -v a="$mem_auc" -v b="$output" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 0.02) }'
 }
 
-@test "training is recorded in the store: data in; model, transform, metrics out" {
+@test "training is recorded in the store: data in, transform fitted; then data and transform in, model and metrics out" {
 	train_logistic m
 	# the recorded model is the bundle as written: lineage finds it by content
 	run_kf -0 lineage show m -o json
@@ -182,11 +182,15 @@ assert [p["type"] for p in d["producers"]] == ["kf.Train"], d["producers"]'
 	run sqlite3 "$KF_STORE/kf.db" "select ev.type, p.step_key, t.name from Event ev join EventPath p on p.event_id = ev.id
 		join Artifact a on a.id = ev.artifact_id join Type t on t.id = a.type_id order by ev.type, p.step_key"
 	assert_output "3|data|Dataset
+3|data|Dataset
+3|transform|Transform
 4|metrics|Metrics
 4|model|Model
 4|transform|Transform"
-	run sqlite3 "$KF_STORE/kf.db" "select t.name, e.name from Execution e join Type t on t.id = e.type_id"
-	assert_output "kf.Train|logistic"
+	# as TFX: a transform execution, then the training reading its output
+	run sqlite3 "$KF_STORE/kf.db" "select t.name, e.name from Execution e join Type t on t.id = e.type_id order by e.id"
+	assert_output "kf.Transform|logistic
+kf.Train|logistic"
 }
 
 @test "mf learns user-item data and recommends unseen items" {
