@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 extern const struct kf_cmd kf_cmd_compile;
+extern const struct kf_cmd kf_cmd_run;
 extern const struct kf_cmd kf_cmd_upload;
 extern const struct kf_cmd kf_cmd_version;
 
@@ -23,6 +24,7 @@ extern const struct kf_cmd kf_cmd_version;
  * scripts never break when a command is added. */
 static const struct kf_cmd *const commands[] = {
 	&kf_cmd_compile,
+	&kf_cmd_run,
 	&kf_cmd_upload,
 	&kf_cmd_version,
 	NULL,
