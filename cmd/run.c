@@ -3,6 +3,7 @@
 
 #include "kf_cmd.h"
 #include "kf_print.h"
+#include "run_remote.h"
 
 #include "argo/kf_argo_import.h"
 #include "engine/kf_engine.h"
@@ -490,6 +491,8 @@ static int run_run(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 	char *store_dir = NULL, *run_id = NULL, *source = NULL;
 	int rc;
 
+	if (kf_run_remote_wanted(args))
+		return kf_run_remote_submit(ctx, args, err);
 	if ((rc = common_opts(args, &c, err)) < 0)
 		goto out;
 	if (ctx->output && (rc = kf_output_check(ctx->output, "json|yaml|name", err)) < 0)
@@ -626,6 +629,8 @@ static cJSON *run_doc(struct kf_store *st, const char *run, struct kf_err *err)
 
 static const struct kf_opt ls_opts[] = {
 	{ 0, "limit", KF_OPT_REQUIRED, "N", "show at most N runs (newest first)", NULL },
+	KF_REMOTE_CONN_OPTS,
+	KF_RUN_REMOTE_LS_OPTS,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -642,6 +647,8 @@ static int run_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 	long n = 0;
 	int rc;
 
+	if (kf_run_remote_wanted(args))
+		return kf_run_remote_ls(ctx, args, err);
 	if (lim && (!kf_str_to_long(lim, &n) || n < 0))
 		return kf_err_set(err, KF_EUSAGE, "--limit: \"%s\" is not a count", lim);
 	if ((rc = open_store(ctx, &st, err)) < 0)
@@ -672,6 +679,11 @@ out:
 	return rc;
 }
 
+static const struct kf_opt show_opts[] = {
+	KF_REMOTE_CONN_OPTS,
+	{ 0, NULL, 0, NULL, NULL, NULL },
+};
+
 static int run_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
 	static const struct kf_column cols[] = {
@@ -683,6 +695,8 @@ static int run_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 	cJSON *doc = NULL;
 	int rc;
 
+	if (kf_run_remote_wanted(args))
+		return kf_run_remote_show(ctx, args, err);
 	if ((rc = kf_output_check(ctx->output, "table|json|yaml|name", err)) < 0)
 		return rc;
 	if ((rc = open_store(ctx, &st, err)) < 0)
@@ -752,6 +766,8 @@ static int copy_new(const char *path, off_t *off, const char *prefix, struct kf_
 
 static const struct kf_opt logs_opts[] = {
 	{ 'f', "follow", KF_OPT_NONE, NULL, "keep printing new output until the run ends", NULL },
+	KF_REMOTE_CONN_OPTS,
+	KF_RUN_REMOTE_LOGS_OPTS,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -766,6 +782,8 @@ static int run_logs(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err
 	char *dir = NULL;
 	int rc;
 
+	if (kf_run_remote_wanted(args))
+		return kf_run_remote_logs(ctx, args, err);
 	if ((rc = open_store(ctx, &st, err)) < 0)
 		return rc;
 	if ((rc = kf_store_run_get(st, args->argv[0], &run, err)) < 0)
@@ -959,6 +977,7 @@ static const struct kf_cmd kf_cmd_run_show = {
 	.name = "show",
 	.summary = "show a run: its steps with state, duration, cache use and outputs",
 	.usage = "run show RUN [-o table|json|yaml|name]",
+	.opts = show_opts,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = KF_CMD_RECORDS,
@@ -1005,6 +1024,7 @@ static const struct kf_opt run_opts[] = {
 	{ 0, "runner", KF_OPT_REQUIRED, "RUNNER", "where steps run: host, docker or podman", "host|docker|podman" },
 	{ 0, "name", KF_OPT_REQUIRED, "NAME", "name of the run (default: the pipeline's)", NULL },
 	{ 0, "detach", KF_OPT_NONE, NULL, "run in the background and print the run id", NULL },
+	KF_RUN_REMOTE_OPTS,
 	{ 0, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -1021,7 +1041,9 @@ const struct kf_cmd kf_cmd_run = {
 	.opts = run_opts,
 	.formats = "json|yaml|name",
 	.subs = (const struct kf_cmd *const[]){ &kf_cmd_run_ls, &kf_cmd_run_show, &kf_cmd_run_logs,
-						&kf_cmd_run_resume, &kf_cmd_run_rm, NULL },
+						&kf_cmd_run_resume, &kf_cmd_run_rm,
+						&kf_cmd_run_terminate, &kf_cmd_run_retry, &kf_cmd_run_experiments,
+						&kf_cmd_run_schedule, NULL },
 	.min_args = 1,
 	.max_args = 1,
 	.args_complete = "file",

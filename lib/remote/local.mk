@@ -16,3 +16,4 @@ check_PROGRAMS += t/unit/test_remote
 t_unit_test_remote_SOURCES = t/unit/test_remote.c t/unit/kf_tap.h
 t_unit_test_remote_LDADD = $(KF_LIBS)
 TESTS += t/unit/test_remote
+TESTS += t/2002-run-remote.bats
