@@ -16,7 +16,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # Debian packages kf builds and tests with (DESIGN.md section 5).
 packages="build-essential autoconf automake pkg-config libyaml-dev libcjson-dev
 libarchive-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev zlib1g-dev
-bats bats-support bats-assert python3 python3-yaml curl jq sqlite3 groff-base"
+bats bats-support bats-assert python3 python3-yaml curl jq sqlite3 openssl groff-base"
 
 install_missing() {
 	missing=

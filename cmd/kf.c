@@ -4,6 +4,7 @@
 #include "kf_cmd.h"
 #include "kf_opts.h"
 #include "kf_print.h"
+#include "remote/kf_config.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
 #include "util/kf_str.h"
@@ -47,7 +48,7 @@ static void print_main_help(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: kf [-C DIR] [--store DIR] [-o FORMAT] [-q] [-v] [--color=WHEN] COMMAND [ARGS]\n"
+	fprintf(out, "usage: kf [-C DIR] [-r NAME] [--store DIR] [-o FORMAT] [-q] [-v] [--color=WHEN] COMMAND [ARGS]\n"
 		     "       kf help [COMMAND]\n"
 		     "       kf --version\n\n"
 		     "Kubeflow's machine-learning workflow from the command line.\n\ncommands:\n");
@@ -275,7 +276,7 @@ int main(int argc, char **argv)
 	/* a closed pipe must be a write error we report, not a silent death */
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+C:o:qvh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+C:o:qvhr:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			if (chdir(optarg) != 0) {
@@ -283,6 +284,21 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'r': {
+			struct kf_remote r;
+			struct kf_err e;
+
+			/* a remote of the config file: checked now, used by the
+			 * remote commands through $KF_REMOTE */
+			kf_err_clear(&e);
+			if (kf_config_remote_resolve(optarg, &r, &e) != 0) {
+				kf_print_error(&ctx, &e);
+				return kf_err_exit_status(e.code);
+			}
+			kf_remote_release(&r);
+			setenv("KF_REMOTE", optarg, 1);
+			break;
+		}
 		case 's': ctx.store_dir = optarg; break;
 		case 'o': ctx.output = optarg; break;
 		case 'q': ctx.quiet = 1; break;

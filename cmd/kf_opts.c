@@ -24,6 +24,7 @@ const struct kf_opt kf_common_opts[] = {
 
 const struct kf_opt kf_global_opts[] = {
 	{ 'C', NULL, KF_OPT_REQUIRED, "DIR", "run as if kf was started in DIR", "dir" },
+	{ 'r', NULL, KF_OPT_REQUIRED, "NAME", "use the remote NAME of ~/.config/kf/config.yaml", NULL },
 	{ 0, "store", KF_OPT_REQUIRED, "DIR", "metadata and artifact store", "dir" },
 	{ 'o', "output", KF_OPT_REQUIRED, "FORMAT", "output format: table, json, yaml or name", "table|json|yaml|name" },
 	{ 'q', "quiet", KF_OPT_NONE, NULL, "print only results and errors", NULL },

@@ -123,3 +123,13 @@ load test_helper
 	run_kf -3 version --out-file no/such/dir/v.txt
 	assert_output --partial 'cannot create "no/such/dir/v.txt"'
 }
+
+@test "-r NAME names a remote of the config file; an unknown one exits 2" {
+	run_kf -2 -r nosuch version
+	assert_output --partial 'no remote "nosuch"'
+	mkdir -p "$HOME/.config/kf"
+	printf 'remotes:\n  lab:\n    host: http://127.0.0.1:8888\n' > "$HOME/.config/kf/config.yaml"
+	run_kf -0 -r lab version
+	run_kf -2 -r labb version
+	assert_output --partial 'did you mean "lab"'
+}

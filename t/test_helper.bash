@@ -23,7 +23,7 @@ setup() {
 	mkdir -p "$HOME"
 	export KF_HOME=$TEST_DIR/kfhome
 	export KF_STORE=$TEST_DIR/store
-	unset KF_HOST KF_TOKEN NO_COLOR
+	unset KF_HOST KF_TOKEN KF_REMOTE KF_CONFIG XDG_CONFIG_HOME KUBECONFIG NO_COLOR
 	cd "$TEST_DIR" || return 1
 	if declare -F setup_file_local >/dev/null; then setup_file_local; fi
 }

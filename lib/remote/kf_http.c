@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "remote/kf_http.h"
+#include "util/kf_dl.h"
 #include "util/kf_err.h"
 #include "util/kf_fs.h"
 #include "util/kf_mem.h"
@@ -182,6 +183,9 @@ int kf_http_new(struct kf_http **out, const struct kf_http_conf *conf, struct kf
 		goto out;
 	}
 	if (!conf->dry_run) {
+		/* libcurl is loaded on first use: a clear exit-3 error when missing */
+		if ((rc = kf_dl_curl(err)) != 0)
+			goto out;
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			rc = kf_err_set(err, KF_EENV, "cannot initialise libcurl");
 			goto out;
