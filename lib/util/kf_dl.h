@@ -44,4 +44,27 @@ void kf_dl_load(struct kf_dl_lib *lib);
 /* 0 when lib loaded, else KF_EENV with lib->msg. */
 int kf_dl_result(const struct kf_dl_lib *lib, struct kf_err *err);
 
+/* What every forwarding module defines, given its static struct kf_dl_lib
+ * lib and void *fns[] indexed by F_<function>: the loader (once,
+ * thread-safe), the public check kf_dl_<library>(), and the forwarders,
+ * which return fail (or do nothing) when the library cannot be loaded. */
+#define KF_DL_LOADER(check) \
+	static pthread_once_t once = PTHREAD_ONCE_INIT; \
+	static void load(void) { kf_dl_load(&lib); } \
+	static int loaded(void) { pthread_once(&once, load); return lib.handle != NULL; } \
+	int check(struct kf_err *err) { loaded(); return kf_dl_result(&lib, err); }
+#define KF_DL_FORWARD(ret, name, params, args, fail) \
+	ret name params \
+	{ \
+		if (!loaded()) \
+			return fail; \
+		return ((ret (*) params)fns[F_##name]) args; \
+	}
+#define KF_DL_FORWARD_VOID(name, params, args) \
+	void name params \
+	{ \
+		if (loaded()) \
+			((void (*) params)fns[F_##name]) args; \
+	}
+
 #endif

@@ -45,38 +45,10 @@ static const char *const names[F_N] = {
 
 static void *fns[F_N];
 static struct kf_dl_lib lib = { "libmicrohttpd.so.12", "libmicrohttpd12", names, fns, F_N, NULL, "" };
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+KF_DL_LOADER(kf_dl_microhttpd)
 
-static void load(void)
-{
-	kf_dl_load(&lib);
-}
-
-static int loaded(void)
-{
-	pthread_once(&once, load);
-	return lib.handle != NULL;
-}
-
-int kf_dl_microhttpd(struct kf_err *err)
-{
-	loaded();
-	return kf_dl_result(&lib, err);
-}
-
-#define DEF_X(ret, name, params, args, fail) \
-	ret name params \
-	{ \
-		if (!loaded()) \
-			return fail; \
-		return ((ret (*) params)fns[F_##name]) args; \
-	}
-#define DEF_XV(name, params, args) \
-	void name params \
-	{ \
-		if (loaded()) \
-			((void (*) params)fns[F_##name]) args; \
-	}
+#define DEF_X KF_DL_FORWARD
+#define DEF_XV KF_DL_FORWARD_VOID
 MHD_FUNCS(DEF_X, DEF_XV)
 
 /* The option list goes on as a va_list, to MHD_start_daemon_va. */

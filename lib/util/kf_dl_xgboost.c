@@ -38,32 +38,9 @@ static const char *const names[F_N] = { XGB_FUNCS(NAME_X) "XGBGetLastError" };
 
 static void *fns[F_N];
 static struct kf_dl_lib lib = { "libxgboost.so.0", "libxgboost0", names, fns, F_N, NULL, "" };
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+KF_DL_LOADER(kf_dl_xgboost)
 
-static void load(void)
-{
-	kf_dl_load(&lib);
-}
-
-static int loaded(void)
-{
-	pthread_once(&once, load);
-	return lib.handle != NULL;
-}
-
-int kf_dl_xgboost(struct kf_err *err)
-{
-	loaded();
-	return kf_dl_result(&lib, err);
-}
-
-#define DEF_X(name, params, args) \
-	int name params \
-	{ \
-		if (!loaded()) \
-			return -1; \
-		return ((int (*) params)fns[F_##name]) args; \
-	}
+#define DEF_X(name, params, args) KF_DL_FORWARD(int, name, params, args, -1)
 XGB_FUNCS(DEF_X)
 
 /* After a -1 from any of the above: the library's message, or why it
