@@ -268,8 +268,17 @@ int kf_store_open(const char *dir, struct kf_store **out, struct kf_err *err)
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	/* WAL: readers never block the writer; NORMAL sync is durable against
 	 * process crashes and keeps the database consistent on power loss. */
-	if ((rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			   "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;", err)) < 0)
+	/* Switching a new database to WAL takes an exclusive lock for which
+	 * SQLite does not call the busy handler: when several kf processes
+	 * create one store at once, the losers wait and try again here. */
+	for (int tries = 0;; tries++) {
+		rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			      "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;", err);
+		if (rc == 0 || sqlite3_errcode(s->db) != SQLITE_BUSY || tries * 10 >= BUSY_TIMEOUT_MS)
+			break;
+		usleep(10000);
+	}
+	if (rc < 0)
 		goto out;
 	if ((rc = migrate(s, err)) < 0)
 		goto out;
