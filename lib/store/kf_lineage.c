@@ -1278,6 +1278,15 @@ static void svg_text(struct kf_buf *b, const char *s, size_t max)
 	free(cut);
 }
 
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0;
+
+	for (; s && *s; s++)
+		h = h * 131 + (unsigned char)*s;
+	return h;
+}
+
 static void layout(struct vnode *v, size_t n, const cJSON *edges, struct idmap *by_name_hash,
 		   int *layers_out, int *rows_out)
 {
@@ -1286,21 +1295,14 @@ static void layout(struct vnode *v, size_t n, const cJSON *edges, struct idmap *
 	int rounds = 0, layers = 0, l;
 	size_t i, idx_from, idx_to;
 
-	(void)by_name_hash;
 	for (i = 0; i < n; i++)
 		v[i].layer = 0;
 	/* longest path by relaxation; a DAG settles in at most n rounds */
 	while (changed && rounds++ < (int)n + 1) {
 		changed = false;
 		for (e = edges ? edges->child : NULL; e; e = e->next) {
-			uint64_t hf = 0, ht = 0;
-			const char *f = str(e, "from"), *t = str(e, "to");
-
-			for (; f && *f; f++)
-				hf = hf * 131 + (unsigned char)*f;
-			for (; t && *t; t++)
-				ht = ht * 131 + (unsigned char)*t;
-			if (!idmap_get(by_name_hash, hf, &idx_from) || !idmap_get(by_name_hash, ht, &idx_to))
+			if (!idmap_get(by_name_hash, name_hash(str(e, "from")), &idx_from) ||
+			    !idmap_get(by_name_hash, name_hash(str(e, "to")), &idx_to))
 				continue;
 			if (v[idx_to].layer < v[idx_from].layer + 1) {
 				v[idx_to].layer = v[idx_from].layer + 1;
@@ -1324,15 +1326,9 @@ static void layout(struct vnode *v, size_t n, const cJSON *edges, struct idmap *
 			int cnt = 0;
 
 			for (e = edges ? edges->child : NULL; e; e = e->next) {
-				uint64_t hf = 0, ht = 0;
-				const char *f = str(e, "from"), *t = str(e, "to");
-
-				for (; f && *f; f++)
-					hf = hf * 131 + (unsigned char)*f;
-				for (; t && *t; t++)
-					ht = ht * 131 + (unsigned char)*t;
-				if (idmap_get(by_name_hash, ht, &idx_to) && &v[idx_to] == col[j] &&
-				    idmap_get(by_name_hash, hf, &idx_from) && v[idx_from].layer < l) {
+				if (idmap_get(by_name_hash, name_hash(str(e, "to")), &idx_to) && &v[idx_to] == col[j] &&
+				    idmap_get(by_name_hash, name_hash(str(e, "from")), &idx_from) &&
+				    v[idx_from].layer < l) {
 					sum += v[idx_from].pos;
 					cnt++;
 				}
@@ -1351,15 +1347,6 @@ static void layout(struct vnode *v, size_t n, const cJSON *edges, struct idmap *
 		free(col);
 	}
 	*layers_out = layers;
-}
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 0;
-
-	for (; s && *s; s++)
-		h = h * 131 + (unsigned char)*s;
-	return h;
 }
 
 void kf_lineage_render_svg(const cJSON *graph, bool html, struct kf_buf *out)
