@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- loading a spec or a package ------------------------------------------ */
@@ -438,7 +439,7 @@ static int open_store(const struct kf_ctx *ctx, struct kf_store **st, struct kf_
 
 /* --detach: the run goes on in a child of its own session, logging to
  * <store>/runs/RUN/kf.log; the parent prints the id and returns. */
-static int detach(const char *store_dir, const char *run_id, struct kf_err *err)
+static int detach(const char *store_dir, const char *run_id, pid_t *child, struct kf_err *err)
 {
 	char *dir = kf_xasprintf("%s/runs/%s", store_dir, run_id), *log = kf_path_join(dir, "kf.log");
 	int rc = kf_fs_mkdirs(dir, err), fd;
@@ -453,6 +454,7 @@ static int detach(const char *store_dir, const char *run_id, struct kf_err *err)
 		goto out;
 	}
 	if (pid > 0) {
+		*child = pid;
 		rc = 1;   /* the parent */
 		goto out;
 	}
@@ -476,6 +478,41 @@ static int detach(const char *store_dir, const char *run_id, struct kf_err *err)
 out:
 	free(dir);
 	free(log);
+	return rc;
+}
+
+/* The parent of a detached run: wait until the child has recorded the run
+ * (or has exited, having failed to start it). */
+static int wait_recorded(const char *store_dir, const char *run_id, pid_t child, struct kf_err *err)
+{
+	int64_t deadline = kf_time_mono_ns() + (int64_t)30 * 1000000000;
+	struct kf_store *st = NULL;
+	int rc;
+
+	if ((rc = kf_store_open(store_dir, &st, err)) < 0)
+		return rc;
+	for (;;) {
+		cJSON *run = NULL;
+		struct kf_err ignored;
+		int status;
+
+		if (kf_store_run_get(st, run_id, &run, &ignored) == 0) {
+			cJSON_Delete(run);
+			break;
+		}
+		if (waitpid(child, &status, WNOHANG) == child) {
+			rc = kf_err_set(err, KF_EFAIL, "the run did not start; see %s/runs/%s/kf.log",
+					store_dir, run_id);
+			break;
+		}
+		if (kf_time_mono_ns() > deadline) {
+			rc = kf_err_set(err, KF_EENV, "the run was not recorded within 30 s; see %s/runs/%s/kf.log",
+					store_dir, run_id);
+			break;
+		}
+		usleep(2000);
+	}
+	kf_store_close(st);
 	return rc;
 }
 
@@ -516,12 +553,17 @@ static int run_run(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 	source = kf_path_absolute(args->argv[0]);
 	run_id = kf_store_run_new_id(kf_args_get(args, "name") ? kf_args_get(args, "name") : p->name);
 	if (kf_args_has(args, "detach")) {
-		rc = detach(store_dir, run_id, err);
+		pid_t child = 0;
+
+		rc = detach(store_dir, run_id, &child, err);
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
-			printf("%s\n", run_id);
-			rc = 0;
+			/* the id is only printed once the run is in the store, so
+			 * `kf run logs ID -f` right after finds it */
+			rc = wait_recorded(store_dir, run_id, child, err);
+			if (rc == 0)
+				printf("%s\n", run_id);
 			goto out;
 		}
 		ctx->quiet = 0;
