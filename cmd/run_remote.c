@@ -78,12 +78,13 @@ int kf_remote_session_open(struct kf_ctx *ctx, const struct kf_args *args, const
 	return rc;
 }
 
-int kf_remote_session_close(struct kf_remote_session *s, struct kf_err *err)
+int kf_remote_session_close(struct kf_remote_session *s, int rc, struct kf_err *err)
 {
-	int rc = 0;
-
 	if (s->dry) {
-		rc = kf_print_buf(s->dry, err);
+		int prc = kf_print_buf(s->dry, rc ? NULL : err);
+
+		if (!rc)
+			rc = prc;
 		kf_buf_release(s->dry);
 		free(s->dry);
 		s->dry = NULL;
@@ -492,12 +493,7 @@ int kf_run_remote_submit(struct kf_ctx *ctx, struct kf_args *args, struct kf_err
 	if (kf_args_has(args, "watch"))
 		rc = ended_badly(detail, err);
 out:
-	if (s.kfp) {
-		int crc = kf_remote_session_close(&s, rc ? NULL : err);
-
-		if (!rc)
-			rc = crc;
-	}
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(detail);
 	cJSON_Delete(rec);
 	release_what(&w);
@@ -537,10 +533,10 @@ static int find_experiment_id(struct kf_remote_session *s, const char *name, cha
 
 int kf_run_remote_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
-	struct kf_remote_session s;
+	struct kf_remote_session s = { 0 };
 	cJSON *items = NULL, *doc = NULL;
 	char *exp_id = NULL;
-	int rc, crc;
+	int rc;
 
 	rc = check_where(args, err);
 	if (!rc)
@@ -554,11 +550,11 @@ int kf_run_remote_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *er
 		doc = record_list("RemoteRun", items);
 		rc = kf_print_records(ctx, doc, run_cols, "table|json|yaml|name", err);
 	}
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(items);
 	cJSON_Delete(doc);
 	free(exp_id);
-	return rc ? rc : crc;
+	return rc;
 }
 
 static int print_show(const struct kf_ctx *ctx, const cJSON *detail, struct kf_err *err)
@@ -606,9 +602,9 @@ static int need_run_id(const struct kf_args *args, const char *what, struct kf_e
 
 int kf_run_remote_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
-	struct kf_remote_session s;
+	struct kf_remote_session s = { 0 };
 	cJSON *detail = NULL;
-	int rc, crc;
+	int rc;
 
 	rc = need_run_id(args, "show", err);
 	if (!rc)
@@ -620,9 +616,9 @@ int kf_run_remote_show(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 	rc = kf_kfp_run_get(s.kfp, args->argv[0], &detail, err);
 	if (!rc && !kf_kfp_is_dry_run(s.kfp))
 		rc = print_show(ctx, detail, err);
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(detail);
-	return rc ? rc : crc;
+	return rc;
 }
 
 /* Print what is new in the log of each step (or of the step want) since
@@ -689,14 +685,14 @@ static int no_step(const char *run_id, const char *want, const cJSON *steps, str
 
 int kf_run_remote_logs(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
 {
-	struct kf_remote_session s;
+	struct kf_remote_session s = { 0 };
 	const char *run_id = args->argc > 0 ? args->argv[0] : NULL;
 	const char *want = args->argc > 1 ? args->argv[1] : NULL;
 	bool follow = kf_args_has(args, "follow"), found = false;
 	cJSON *detail = NULL, *steps = NULL, *printed = cJSON_CreateObject();
 	char *last = NULL;
 	int64_t poll_ms;
-	int rc, crc;
+	int rc;
 
 	rc = need_run_id(args, "logs", err);
 	if (!rc)
@@ -738,12 +734,12 @@ int kf_run_remote_logs(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 	}
 	if (!rc && want && !found)
 		rc = no_step(run_id, want, steps, err);
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(detail);
 	cJSON_Delete(steps);
 	cJSON_Delete(printed);
 	free(last);
-	return rc ? rc : crc;
+	return rc;
 }
 
 /* ---- remote-only subcommands ----------------------------------------- */
@@ -755,8 +751,8 @@ static const struct kf_opt conn_opts[] = {
 
 static int run_action(struct kf_ctx *ctx, struct kf_args *args, bool terminate, struct kf_err *err)
 {
-	struct kf_remote_session s;
-	int rc, crc;
+	struct kf_remote_session s = { 0 };
+	int rc;
 
 	rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
@@ -765,8 +761,8 @@ static int run_action(struct kf_ctx *ctx, struct kf_args *args, bool terminate, 
 		       : kf_kfp_run_retry(s.kfp, args->argv[0], err);
 	if (!rc && !kf_kfp_is_dry_run(s.kfp))
 		kf_print_info(ctx, "%s run %s", terminate ? "terminating" : "retrying", args->argv[0]);
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
-	return rc ? rc : crc;
+	rc = kf_remote_session_close(&s, rc, err);
+	return rc;
 }
 
 static int run_terminate(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)
@@ -805,9 +801,9 @@ static int run_experiments(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 		{ "ID", "id" }, { "NAME", "name" }, { "CREATED", "created_at" }, { "DESCRIPTION", "description" },
 		{ NULL, NULL },
 	};
-	struct kf_remote_session s;
+	struct kf_remote_session s = { 0 };
 	cJSON *items = NULL, *doc = NULL;
-	int rc, crc;
+	int rc;
 
 	rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
@@ -817,10 +813,10 @@ static int run_experiments(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 		doc = record_list("Experiment", items);
 		rc = kf_print_records(ctx, doc, cols, "table|json|yaml|name", err);
 	}
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(items);
 	cJSON_Delete(doc);
-	return rc ? rc : crc;
+	return rc;
 }
 
 const struct kf_cmd kf_cmd_run_experiments = {
@@ -977,12 +973,7 @@ static int schedule_create(struct kf_ctx *ctx, struct kf_args *args, struct kf_e
 	rec = record("RecurringRun", job);
 	rc = print_id_or_record(ctx, rec, err);
 out:
-	if (s.kfp) {
-		int crc = kf_remote_session_close(&s, rc ? NULL : err);
-
-		if (!rc)
-			rc = crc;
-	}
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(job);
 	cJSON_Delete(rec);
 	release_what(&w);
@@ -1037,9 +1028,9 @@ static int schedule_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 		{ "ID", "id" }, { "NAME", "name" }, { "SCHEDULE", "schedule" }, { "MODE", "mode" },
 		{ "MAX", "max_concurrency" }, { "CREATED", "created_at" }, { NULL, NULL },
 	};
-	struct kf_remote_session s;
+	struct kf_remote_session s = { 0 };
 	cJSON *items = NULL, *doc = NULL, *it;
-	int rc, crc;
+	int rc;
 
 	rc = kf_remote_session_open(ctx, args, "remote", &s, err);
 	if (rc)
@@ -1051,17 +1042,17 @@ static int schedule_ls(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *
 			add_trigger_text(it);
 		rc = kf_print_records(ctx, doc, cols, "table|json|yaml|name", err);
 	}
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
+	rc = kf_remote_session_close(&s, rc, err);
 	cJSON_Delete(items);
 	cJSON_Delete(doc);
-	return rc ? rc : crc;
+	return rc;
 }
 
 static int schedule_action(struct kf_ctx *ctx, struct kf_args *args, const char *action, struct kf_err *err)
 {
-	struct kf_remote_session s;
+	struct kf_remote_session s = { 0 };
 	const char *id;
-	int rc, crc;
+	int rc;
 
 	if (args->argc != 2)
 		return kf_err_set(err, KF_EUSAGE, "kf run schedule %s needs the ID of a recurring run", action);
@@ -1076,8 +1067,8 @@ static int schedule_action(struct kf_ctx *ctx, struct kf_args *args, const char 
 	if (!rc && !kf_kfp_is_dry_run(s.kfp))
 		kf_print_info(ctx, "%s recurring run %s", !strcmp(action, "delete") ? "deleted" :
 			      !strcmp(action, "enable") ? "enabled" : "disabled", id);
-	crc = kf_remote_session_close(&s, rc ? NULL : err);
-	return rc ? rc : crc;
+	rc = kf_remote_session_close(&s, rc, err);
+	return rc;
 }
 
 static int run_schedule(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *err)

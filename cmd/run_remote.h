@@ -80,8 +80,10 @@ int kf_remote_session_open(struct kf_ctx *ctx, const struct kf_args *args, const
 /* Load a SPEC (compiled) or PKG to send; prints a spec's errors. */
 struct kf_submit;
 int kf_remote_load(struct kf_ctx *ctx, const char *path, struct kf_submit *sub, struct kf_err *err);
-/* Print the --dry-run rendering (to stdout) and close. */
-int kf_remote_session_close(struct kf_remote_session *s, struct kf_err *err);
+/* Print the --dry-run rendering (to stdout) and close the session. Returns
+ * the command's rc, else the printing's error. Safe on a session never
+ * opened (zero-initialised). */
+int kf_remote_session_close(struct kf_remote_session *s, int rc, struct kf_err *err);
 
 /* --apply for the commands that write Kubernetes resources (kf compile: an
  * Argo Workflow; kf train: TFJob/PyTorchJob; kf tune: Katib Experiment;

@@ -104,12 +104,7 @@ static int run_upload(struct kf_ctx *ctx, struct kf_args *args, struct kf_err *e
 		cJSON_AddItemToObject(rec, it->string, cJSON_Duplicate(it, 1));
 	rc = kf_print_records(ctx, rec, cols, "table|json|yaml|name", err);
 out:
-	if (s.kfp) {
-		int crc = kf_remote_session_close(&s, rc ? NULL : err);
-
-		if (!rc)
-			rc = crc;
-	}
+	rc = kf_remote_session_close(&s, rc, err);
 	if (have_sub)
 		kf_submit_release(&sub);
 	cJSON_Delete(obj);
