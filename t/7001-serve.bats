@@ -23,28 +23,7 @@ teardown_local() {
 	return 0
 }
 
-# start_server ARGS...: kf serve on a free port; sets URL and SERVER_PID.
-start_server() {
-	PORT=$(free_port)
-	"$KF_BIN" --store "$KF_STORE" serve --port "$PORT" "$@" 2>"$TEST_DIR/server.err" &
-	SERVER_PID=$!
-	for _ in $(seq 200); do
-		grep -q "listening on" "$TEST_DIR/server.err" && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q "listening on http://127.0.0.1:$PORT" "$TEST_DIR/server.err" || { cat "$TEST_DIR/server.err"; return 1; }
-	URL=http://127.0.0.1:$PORT
-}
 
-# stop_server: SIGTERM, then the exit status must be 0.
-stop_server() {
-	kill -TERM "$SERVER_PID"
-	wait "$SERVER_PID"
-	local rc=$?
-	SERVER_PID=
-	[ "$rc" -eq 0 ] || { echo "kf serve exited $rc"; cat "$TEST_DIR/server.err"; return 1; }
-}
 
 # call METHOD PATH [BODY [CURL ARGS...]]: sets code, body and headers.
 call() {

@@ -22,26 +22,7 @@ teardown_local() {
 	return 0
 }
 
-start_server() {
-	PORT=$(free_port)
-	"$KF_BIN" --store "$KF_STORE" serve --port "$PORT" "$@" 2>"$TEST_DIR/server.err" &
-	SERVER_PID=$!
-	for _ in $(seq 200); do
-		grep -q "listening on" "$TEST_DIR/server.err" && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q "listening on http://127.0.0.1:$PORT" "$TEST_DIR/server.err" || { cat "$TEST_DIR/server.err"; return 1; }
-	URL=http://127.0.0.1:$PORT
-}
 
-stop_server() {
-	kill -TERM "$SERVER_PID"
-	wait "$SERVER_PID"
-	local rc=$?
-	SERVER_PID=
-	[ "$rc" -eq 0 ]
-}
 
 # The CSV rows as TF Serving instances: empty cells null, numbers as numbers.
 instances() {

@@ -12,15 +12,8 @@ setup_file_local() {
 }
 
 serve_once() {
-	local port i
-	port=$(free_port)
-	"$KF_BIN" --store "$KF_STORE" serve --repo "$TEST_DIR/models" --port "$port" 2>serve.err &
-	for i in $(seq 200); do
-		curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null 2>&1 && break
-		sleep 0.05
-	done
-	kill -TERM $!
-	wait $! || true
+	start_server --repo "$TEST_DIR/models"
+	stop_server
 }
 
 @test "the trace of the served model: data, transform, training and its parameters, evaluation, blessing" {

@@ -30,6 +30,8 @@ setup() {
 
 teardown() {
 	if declare -F teardown_local >/dev/null; then teardown_local; fi
+	# a server start_server left running (a test that failed half-way)
+	if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -9 "$SERVER_PID"; fi
 	cd /
 	chmod -R u+w "$TEST_DIR" 2>/dev/null
 	rm -rf "$TEST_DIR"
@@ -70,4 +72,28 @@ need_shared_data() {
 # A free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server ARGS...: kf serve on a free loopback port with the test's
+# store; waits for "listening on" and sets PORT, URL and SERVER_PID.
+start_server() {
+	PORT=$(free_port)
+	"$KF_BIN" --store "$KF_STORE" serve --port "$PORT" "$@" 2>"$TEST_DIR/server.err" &
+	SERVER_PID=$!
+	for _ in $(seq 200); do
+		grep -q "listening on" "$TEST_DIR/server.err" && break
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "listening on http://127.0.0.1:$PORT" "$TEST_DIR/server.err" || { cat "$TEST_DIR/server.err"; return 1; }
+	URL=http://127.0.0.1:$PORT
+}
+
+# stop_server: SIGTERM, then the exit status must be 0 (a graceful stop).
+stop_server() {
+	kill -TERM "$SERVER_PID"
+	wait "$SERVER_PID"
+	local rc=$?
+	SERVER_PID=
+	[ "$rc" -eq 0 ] || { echo "kf serve exited $rc"; cat "$TEST_DIR/server.err"; return 1; }
 }
